@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# dm-vmotion: out-of-tree build of the vmotion target and its tool.
+#
+#   make                    the modules, for KVER or KDIR
+#   make check              KUnit on UML, then the integration suite in a guest
+#   make kunit              the KUnit suites only
+#   make clean
+
+KVER ?= $(shell bash -c '. tests/vm/lib.sh && vm_kver' 2>/dev/null)
+KDIR ?= /lib/modules/$(KVER)/build
+
+.PHONY: all modules deps check check-debug kunit integration clean checkpatch
+
+all: modules
+
+deps:
+	@tools/deps.sh
+
+modules: deps
+	@test -d "$(KDIR)" || { echo "no kernel build tree '$(KDIR)' (set KVER or KDIR)"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+kunit: deps
+	tests/kunit/run
+
+integration: modules
+	tests/run-integration
+
+check: deps
+	tests/check
+
+checkpatch:
+	tests/checkpatch
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	rm -f Module.symvers modules.order

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (C) 2026 The dm-vmotion authors.
+ *
+ * The region bitmap of dm-vmotion: one bit per region of a device, set
+ * when the region is in sync on the destination.  It knows nothing of bios
+ * or of the target; the target decides what "in sync" means.
+ *
+ * All functions except create and destroy are safe to call concurrently
+ * from any context, interrupt context included: bits are changed with
+ * atomic bit operations and the count of synced regions is an atomic
+ * counter kept alongside, so it is never recomputed by a scan.
+ */
+#ifndef DM_VMOTION_BITMAP_H
+#define DM_VMOTION_BITMAP_H
+
+#include <linux/types.h>
+
+struct dm_vmb;
+
+/*
+ * Create a bitmap for a device of @dev_sectors split into regions of
+ * @region_sectors (a power of two); the last region may be shorter.  All
+ * regions start unsynced, or synced when @synced is true.
+ *
+ * May block.  Returns an ERR_PTR on failure: -EINVAL for a bad geometry,
+ * -ENOMEM when the bitmap cannot be allocated.
+ */
+struct dm_vmb *dm_vmb_create(sector_t dev_sectors, sector_t region_sectors,
+			     bool synced);
+
+/* May block. */
+void dm_vmb_destroy(struct dm_vmb *vmb);
+
+/* Geometry; any context. */
+unsigned long dm_vmb_nr_regions(struct dm_vmb *vmb);
+sector_t dm_vmb_region_sectors(struct dm_vmb *vmb);
+unsigned long dm_vmb_sector_to_region(struct dm_vmb *vmb, sector_t sector);
+sector_t dm_vmb_region_to_sector(struct dm_vmb *vmb, unsigned long region);
+/* Length of @region in sectors: the region size except for a short last one. */
+sector_t dm_vmb_region_len(struct dm_vmb *vmb, unsigned long region);
+/* Bytes of memory the bitmap holds (for status and benchmarks). */
+size_t dm_vmb_mem_bytes(struct dm_vmb *vmb);
+
+/* State; any context. */
+bool dm_vmb_is_synced(struct dm_vmb *vmb, unsigned long region);
+unsigned long dm_vmb_nr_synced(struct dm_vmb *vmb);
+bool dm_vmb_all_synced(struct dm_vmb *vmb);
+
+/*
+ * Mark @nr regions from @region synced (or unsynced).  Returns how many of
+ * them changed state.  Any context.
+ */
+unsigned long dm_vmb_set_synced(struct dm_vmb *vmb, unsigned long region,
+				unsigned long nr);
+unsigned long dm_vmb_clear_synced(struct dm_vmb *vmb, unsigned long region,
+				  unsigned long nr);
+
+/*
+ * The first unsynced region at or after @region, or dm_vmb_nr_regions()
+ * when there is none.  Any context; a concurrent change may or may not be
+ * seen.
+ */
+unsigned long dm_vmb_next_unsynced(struct dm_vmb *vmb, unsigned long region);
+
+/*
+ * The first synced region at or after @region, or dm_vmb_nr_regions().
+ * Any context.
+ */
+unsigned long dm_vmb_next_synced(struct dm_vmb *vmb, unsigned long region);
+
+#endif /* DM_VMOTION_BITMAP_H */

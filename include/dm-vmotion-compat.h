@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (C) 2026 The dm-vmotion authors.
+ *
+ * Everything in dm-vmotion that depends on the kernel version lives here.
+ * The baseline is Linux 6.1 (Debian 12).
+ */
+#ifndef DM_VMOTION_COMPAT_H
+#define DM_VMOTION_COMPAT_H
+
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+
+/*
+ * Discards are passed to the source alone: advertise the source's limits
+ * rather than the stacked ones.  Up to 6.9 max_discard_sectors is the
+ * limit; since 6.10 the block layer derives it from max_hw_discard_sectors
+ * (and overwrites what is set here), so setting both serves every version.
+ */
+static inline void vm_set_discard_limits(struct queue_limits *limits,
+					 struct block_device *bdev)
+{
+	limits->max_hw_discard_sectors = bdev_max_discard_sectors(bdev);
+	limits->max_discard_sectors = bdev_max_discard_sectors(bdev);
+	limits->discard_granularity = bdev_discard_granularity(bdev);
+}
+
+#endif /* DM_VMOTION_COMPAT_H */

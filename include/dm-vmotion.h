@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (C) 2026 The dm-vmotion authors.
+ *
+ * Interface of the vmotion target shared by the kernel module and the
+ * vmotion tool: target name, status fields and messages.
+ */
+#ifndef DM_VMOTION_H
+#define DM_VMOTION_H
+
+#define DM_VMOTION_TARGET		"vmotion"
+#define DM_VMOTION_VERSION_MAJOR	1
+#define DM_VMOTION_VERSION_MINOR	0
+#define DM_VMOTION_VERSION_PATCH	0
+
+/* Region size bounds, in 512-byte sectors (both powers of two). */
+#define DM_VMOTION_MIN_REGION_SECTORS	8U
+#define DM_VMOTION_MAX_REGION_SECTORS	2097152U	/* 1 GiB */
+
+/*
+ * Status INFO line, fields in this order (new fields only ever at the end):
+ *
+ *   <synced regions>/<total regions> <region size> <state> <rate KiB/s>
+ *   <copied KiB> <dest errors> <source errors>
+ */
+enum dm_vmotion_status_field {
+	DM_VMOTION_ST_REGIONS,
+	DM_VMOTION_ST_REGION_SIZE,
+	DM_VMOTION_ST_STATE,
+	DM_VMOTION_ST_RATE,
+	DM_VMOTION_ST_COPIED_KIB,
+	DM_VMOTION_ST_DEST_ERRORS,
+	DM_VMOTION_ST_SOURCE_ERRORS,
+	DM_VMOTION_ST_NR_FIELDS
+};
+
+#define DM_VMOTION_STATE_COPYING	"copying"
+#define DM_VMOTION_STATE_PAUSED		"paused"
+#define DM_VMOTION_STATE_SYNCED		"synced"
+#define DM_VMOTION_STATE_FAILED		"failed"
+
+/* Feature arguments of the table line. */
+#define DM_VMOTION_FEAT_RATE		"rate"
+#define DM_VMOTION_FEAT_NOSYNC		"nosync"
+#define DM_VMOTION_FEAT_NO_DISCARD	"no_discard_passdown"
+
+/* Messages: dmsetup message <dev> 0 <message> [<arg>] */
+#define DM_VMOTION_MSG_PAUSE		"pause"
+#define DM_VMOTION_MSG_RESUME		"resume"
+#define DM_VMOTION_MSG_RATE		"rate"
+
+#endif /* DM_VMOTION_H */

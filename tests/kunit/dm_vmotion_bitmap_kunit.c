@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The dm-vmotion authors.
+ *
+ * KUnit tests for the dm-vmotion region bitmap (dm-vmotion-bitmap.c).
+ */
+#include <kunit/test.h>
+#include <linux/blkdev.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
+#include <linux/sizes.h>
+
+#include "dm-vmotion-bitmap.h"
+
+static struct dm_vmb *create(struct kunit *test, sector_t dev, sector_t region,
+			     bool synced)
+{
+	struct dm_vmb *vmb = dm_vmb_create(dev, region, synced);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(vmb), "dm_vmb_create(%llu, %llu) = %ld",
+			       (unsigned long long)dev,
+			       (unsigned long long)region, PTR_ERR(vmb));
+	return vmb;
+}
+
+/* A device that is an exact multiple of the region size. */
+static void geometry_exact(struct kunit *test)
+{
+	struct dm_vmb *vmb = create(test, 1024, 8, false);
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_regions(vmb), 128UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_sectors(vmb), (sector_t)8);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_len(vmb, 0), (sector_t)8);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_len(vmb, 127), (sector_t)8);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_len(vmb, 128), (sector_t)0);
+	KUNIT_EXPECT_EQ(test, dm_vmb_sector_to_region(vmb, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_sector_to_region(vmb, 7), 0UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_sector_to_region(vmb, 8), 1UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_sector_to_region(vmb, 1023), 127UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_to_sector(vmb, 127), (sector_t)1016);
+	dm_vmb_destroy(vmb);
+}
+
+/* The last region is short when the size is not a multiple. */
+static void geometry_short_last_region(struct kunit *test)
+{
+	struct dm_vmb *vmb = create(test, 1000, 64, false);
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_regions(vmb), 16UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_len(vmb, 14), (sector_t)64);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_len(vmb, 15), (sector_t)(1000 - 960));
+	KUNIT_EXPECT_EQ(test, dm_vmb_sector_to_region(vmb, 999), 15UL);
+
+	/* smaller than one region */
+	dm_vmb_destroy(vmb);
+	vmb = create(test, 5, 8, false);
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_regions(vmb), 1UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_region_len(vmb, 0), (sector_t)5);
+	dm_vmb_destroy(vmb);
+}
+
+static void create_rejects_bad_geometry(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dm_vmb_create(1024, 12, false)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dm_vmb_create(1024, 0, false)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dm_vmb_create(0, 8, false)), -EINVAL);
+	/* 2^40 sectors in 8-sector regions: 2^37 bits, over kvmalloc's limit */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dm_vmb_create(1ULL << 40, 8, false)),
+			-EINVAL);
+}
+
+/* 64 TiB at 512 KiB regions is 2^27 regions: 16 MiB of bitmap. */
+static void large_device(struct kunit *test)
+{
+	sector_t dev = (sector_t)64 << (40 - SECTOR_SHIFT);
+	struct dm_vmb *vmb = dm_vmb_create(dev, 1024, false);
+	unsigned long last;
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(vmb), "create: %ld", PTR_ERR(vmb));
+	last = dm_vmb_nr_regions(vmb) - 1;
+	KUNIT_EXPECT_EQ(test, last + 1, 1UL << 27);
+	KUNIT_EXPECT_GE(test, dm_vmb_mem_bytes(vmb), (size_t)SZ_16M);
+	KUNIT_EXPECT_LT(test, dm_vmb_mem_bytes(vmb), (size_t)SZ_16M + 4096);
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, last, 1), 1UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 0), last);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, last), last + 1);
+	dm_vmb_destroy(vmb);
+}
+
+static void empty_and_full_maps(struct kunit *test)
+{
+	struct dm_vmb *vmb = create(test, 8 * 200, 8, false);
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 0UL);
+	KUNIT_EXPECT_FALSE(test, dm_vmb_all_synced(vmb));
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 199), 199UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 200), 200UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 0), 200UL);
+	dm_vmb_destroy(vmb);
+
+	vmb = create(test, 8 * 200, 8, true);
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 200UL);
+	KUNIT_EXPECT_TRUE(test, dm_vmb_all_synced(vmb));
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0), 200UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 199), 199UL);
+	dm_vmb_destroy(vmb);
+}
+
+static void first_and_last_region(struct kunit *test)
+{
+	struct dm_vmb *vmb = create(test, 8 * 130 + 3, 8, false);
+	unsigned long last = dm_vmb_nr_regions(vmb) - 1;
+
+	KUNIT_EXPECT_EQ(test, last, 130UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 0, 1), 1UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, last, 1), 1UL);
+	KUNIT_EXPECT_TRUE(test, dm_vmb_is_synced(vmb, 0));
+	KUNIT_EXPECT_TRUE(test, dm_vmb_is_synced(vmb, last));
+	KUNIT_EXPECT_FALSE(test, dm_vmb_is_synced(vmb, 1));
+	KUNIT_EXPECT_FALSE(test, dm_vmb_is_synced(vmb, last - 1));
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 2UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0), 1UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 1), last);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, last), last + 1);
+
+	/* setting again changes nothing */
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, last, 1), 0UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 2UL);
+
+	/* fill the middle: all synced */
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 0, last + 1), last - 1);
+	KUNIT_EXPECT_TRUE(test, dm_vmb_all_synced(vmb));
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_clear_synced(vmb, last, 1), 1UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_clear_synced(vmb, last, 1), 0UL);
+	KUNIT_EXPECT_FALSE(test, dm_vmb_all_synced(vmb));
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0), last);
+	dm_vmb_destroy(vmb);
+}
+
+/* Ranges that straddle word boundaries keep the count exact. */
+static void ranges_across_words(struct kunit *test)
+{
+	struct dm_vmb *vmb = create(test, 8 * 300, 8, false);
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 60, 10), 10UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 65, 70), 65UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 75UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 0), 60UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 60), 135UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_clear_synced(vmb, 100, 200), 35UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 40UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 60), 100UL);
+	dm_vmb_destroy(vmb);
+}
+
+struct setter {
+	struct dm_vmb *vmb;
+	unsigned long first;
+	unsigned long step;
+	struct completion done;
+};
+
+static int set_every(void *data)
+{
+	struct setter *s = data;
+	unsigned long r, nr = dm_vmb_nr_regions(s->vmb);
+
+	for (r = s->first; r < nr; r += s->step) {
+		dm_vmb_set_synced(s->vmb, r, 1);
+		/* a neighbour's bit is never disturbed */
+		if (!dm_vmb_is_synced(s->vmb, r))
+			break;
+		if (!(r & 255))
+			cond_resched();
+	}
+	complete(&s->done);
+	return 0;
+}
+
+/* Concurrent setters on interleaved bits of the same words. */
+static void concurrent_set(struct kunit *test)
+{
+	enum { THREADS = 4 };
+	struct dm_vmb *vmb = create(test, 8 * 100000, 8, false);
+	struct setter s[THREADS];
+	struct task_struct *t;
+	int i;
+
+	for (i = 0; i < THREADS; i++) {
+		s[i].vmb = vmb;
+		s[i].first = i;
+		s[i].step = THREADS;
+		init_completion(&s[i].done);
+		t = kthread_run(set_every, &s[i], "vmb-kunit-%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	}
+	for (i = 0; i < THREADS; i++)
+		wait_for_completion(&s[i].done);
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 100000UL);
+	KUNIT_EXPECT_TRUE(test, dm_vmb_all_synced(vmb));
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0), 100000UL);
+	dm_vmb_destroy(vmb);
+}
+
+static struct kunit_case dm_vmotion_bitmap_cases[] = {
+	KUNIT_CASE(geometry_exact),
+	KUNIT_CASE(geometry_short_last_region),
+	KUNIT_CASE(create_rejects_bad_geometry),
+	KUNIT_CASE(large_device),
+	KUNIT_CASE(empty_and_full_maps),
+	KUNIT_CASE(first_and_last_region),
+	KUNIT_CASE(ranges_across_words),
+	KUNIT_CASE(concurrent_set),
+	{}
+};
+
+static struct kunit_suite dm_vmotion_bitmap_suite = {
+	.name = "dm-vmotion-bitmap",
+	.test_cases = dm_vmotion_bitmap_cases,
+};
+
+kunit_test_suite(dm_vmotion_bitmap_suite);
+
+MODULE_LICENSE("GPL");

@@ -1,0 +1,117 @@
+# Helpers for integration scenarios; sourced by tests/integration/*.sh
+# inside the guest.  Every scenario runs with `set -euo pipefail`; a failed
+# check exits non-zero with a message naming what was wrong.
+# shellcheck shell=bash
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="$REPO/tools/vmotion:$PATH"
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "--- $*"
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+# Install the freshly built modules into the guest's (overlay) module tree
+# so that modprobe resolves dm-vmotion -> dm-vmotion-bitmap -> dm-mod.
+load_vmotion() {
+	local kdir=/lib/modules/$(uname -r)
+	if ! modinfo dm-vmotion >/dev/null 2>&1; then
+		[ -e "$REPO/dm-vmotion.ko" ] || fail "dm-vmotion.ko not built"
+		mkdir -p "$kdir/extra"
+		cp "$REPO/dm-vmotion.ko" "$REPO/dm-vmotion-bitmap.ko" "$kdir/extra/"
+		depmod -a
+	fi
+	modprobe dm-vmotion
+}
+
+# Sectors of a block device.
+sectors() {
+	blockdev --getsz "$1"
+}
+
+# Discard a whole disk back to zeroes (the backing files are sparse).
+wipe() {
+	local d
+	for d in "$@"; do
+		blkdiscard -f "$d" 2>/dev/null || dd if=/dev/zero of="$d" bs=1M oflag=direct status=none 2>/dev/null || true
+	done
+}
+
+# fill DEV OFFSET_SECTORS SECTORS [SEED]: deterministic pseudo-random data.
+fill() {
+	local dev=$1 off=$2 len=$3 seed=${4:-1}
+	fio --name=fill --filename="$dev" --rw=write --bs=1M --direct=1 \
+		--ioengine=libaio --iodepth=8 --offset=$((off * 512)) \
+		--size=$((len * 512)) --randseed="$seed" --refill_buffers \
+		--buffer_compress_percentage=0 --output=/dev/null ||
+		fail "fill $dev"
+}
+
+# Checksum of SECTORS sectors of DEV from OFFSET.
+sum_range() {
+	local dev=$1 off=$2 len=$3
+	dd if="$dev" bs=1M skip=$((off * 512)) count=$((len * 512)) \
+		iflag=direct,skip_bytes,count_bytes status=none | md5sum | cut -d' ' -f1
+}
+
+# same_range DEV1 OFF1 DEV2 OFF2 SECTORS: byte-compare two ranges.
+same_range() {
+	local a b
+	a=$(sum_range "$1" "$2" "$5")
+	b=$(sum_range "$3" "$4" "$5")
+	[ "$a" = "$b" ] || {
+		cmp -l <(dd if="$1" bs=1M skip=$(($2 * 512)) count=$(($5 * 512)) iflag=direct,skip_bytes,count_bytes status=none) \
+		    <(dd if="$3" bs=1M skip=$(($4 * 512)) count=$(($5 * 512)) iflag=direct,skip_bytes,count_bytes status=none) |
+			awk 'NR == 1 { first = $1 } END { printf "%d bytes differ, first at byte %d\n", NR, first - 1 }' >&2
+		fail "$1+$2 and $3+$4 differ over $5 sectors"
+	}
+}
+
+# status field of a vmotion device: vm_field DEV N (0-based after the
+# target's "start len vmotion" prefix)
+vm_status() {
+	dmsetup status "$1" | cut -d' ' -f4-
+}
+vm_field() {
+	vm_status "$1" | cut -d' ' -f$(($2 + 1))
+}
+vm_state() {
+	vm_field "$1" 2
+}
+
+# wait_state DEV STATE [TIMEOUT]: poll until the migration reaches STATE.
+wait_state() {
+	local dev=$1 want=$2 t=${3:-300} i
+	for ((i = 0; i < t * 10; i++)); do
+		[ "$(vm_state "$dev")" = "$want" ] && return 0
+		if [ "$want" != failed ] && [ "$(vm_state "$dev")" = failed ]; then
+			fail "$dev failed while waiting for $want: $(vm_status "$dev")"
+		fi
+		sleep 0.1
+	done
+	fail "$dev did not reach '$want' in ${t}s: $(vm_status "$dev")"
+}
+
+event_nr() {
+	dmsetup info -c --noheadings -o events "$1" | tr -d ' '
+}
+
+# Remove every dm device left over and unload the target.
+dm_cleanup() {
+	local i
+	for i in 1 2 3; do
+		dmsetup remove_all --force >/dev/null 2>&1 || true
+		[ -z "$(dmsetup ls 2>/dev/null | grep -v 'No devices found')" ] && break
+		sleep 0.5
+	done
+}
