@@ -776,11 +776,12 @@ static void vmotion_io_hints(struct dm_target *ti, struct queue_limits *limits)
 static int parse_dev(struct dm_target *ti, const char *path,
 		     struct dm_dev **dev, const char *bad_dev, char **error)
 {
-	int r = dm_get_device(ti, path, dm_table_get_mode(ti->table), dev);
-
-	if (r)
+	/* a line naming a missing or busy device is an invalid line */
+	if (dm_get_device(ti, path, dm_table_get_mode(ti->table), dev)) {
 		*error = (char *)bad_dev;
-	return r;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_offset(const char *arg, sector_t *offset, const char *bad,

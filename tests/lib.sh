@@ -115,3 +115,36 @@ dm_cleanup() {
 		sleep 0.5
 	done
 }
+
+# start_migration NAME SECTORS REGION_SIZE [FEATURE ARGS...]: a linear device
+# NAME on /dev/vda+2048, then a vmotion table onto /dev/vdb+4096 loaded in its
+# place.  Sets MIG_EV to the event counter before the switch.
+SRC=/dev/vda SRC_OFF=2048 DST=/dev/vdb DST_OFF=4096
+start_migration() {
+	local name=$1 len=$2 region=$3
+	shift 3
+	local feats=""
+	[ $# -gt 0 ] && feats=" $# $*"
+	dmsetup create "$name" --table "0 $len linear $SRC $SRC_OFF"
+	dmsetup reload "$name" --table "0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF $region$feats"
+	MIG_EV=$(event_nr "$name")
+	dmsetup resume "$name"
+}
+
+# fio_verify NAME DEVICE SIZE BS [extra fio args]: random writes with crc32c
+# verification (backlog and final pass); output in /tmp/fio-NAME.out.
+fio_verify() {
+	local name=$1 dev=$2 size=$3 bs=$4
+	shift 4
+	fio --name="$name" --filename="$dev" --size="$size" --bs="$bs" \
+		--rw=randwrite --ioengine=libaio --iodepth=16 --direct=1 \
+		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+		--do_verify=1 --randseed=42 "$@" > "/tmp/fio-$name.out" 2>&1
+}
+
+# fio_ok NAME: the fio run's output shows no errors at all.
+fio_ok() {
+	grep -qE 'err= *0' "/tmp/fio-$1.out" || { cat "/tmp/fio-$1.out" >&2; fail "fio $1 reported errors"; }
+	! grep -qiE 'verify.*(fail|bad)|crc32c: verify failed|bad magic' "/tmp/fio-$1.out" ||
+		{ cat "/tmp/fio-$1.out" >&2; fail "fio $1: verify error"; }
+}
