@@ -2,7 +2,8 @@
 #
 # dm-vmotion: out-of-tree build of the vmotion target and its tool.
 #
-#   make                    the modules, for KVER or KDIR
+#   make                    the modules (for KVER or KDIR) and the tool
+#   make modules | tools    one of them
 #   make check              KUnit on UML, then the integration suite in a guest
 #   make kunit              the KUnit suites only
 #   make clean
@@ -10,9 +11,9 @@
 KVER ?= $(shell bash -c '. tests/vm/lib.sh && vm_kver' 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all modules deps check check-debug kunit integration clean checkpatch
+.PHONY: all modules tools deps check kunit integration clean checkpatch
 
-all: modules
+all: modules tools
 
 deps:
 	@tools/deps.sh
@@ -21,10 +22,13 @@ modules: deps
 	@test -d "$(KDIR)" || { echo "no kernel build tree '$(KDIR)' (set KVER or KDIR)"; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+tools: deps
+	$(MAKE) -C tools
+
 kunit: deps
 	tests/kunit/run
 
-integration: modules
+integration: modules tools
 	tests/run-integration
 
 check: deps
@@ -35,4 +39,5 @@ checkpatch:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	$(MAKE) -C tools clean
 	rm -f Module.symvers modules.order

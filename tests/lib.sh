@@ -148,3 +148,40 @@ fio_ok() {
 	! grep -qiE 'verify.*(fail|bad)|crc32c: verify failed|bad magic' "/tmp/fio-$1.out" ||
 		{ cat "/tmp/fio-$1.out" >&2; fail "fio $1: verify error"; }
 }
+
+# fio_loop_start NAME DEV SIZE BS: verified random-write passes over DEV, one
+# after another, until fio_loop_stop; every pass must verify.
+fio_loop_start() {
+	local name=$1 dev=$2 size=$3 bs=$4
+	rm -f "/tmp/fio-$name.stop" "/tmp/fio-$name.failed" "/tmp/fio-$name.passes"
+	(
+		n=0
+		while [ ! -e "/tmp/fio-$name.stop" ]; do
+			n=$((n + 1))
+			if ! fio_verify "$name-$n" "$dev" "$size" "$bs" --randseed=$n ||
+				! grep -qE 'err= *0' "/tmp/fio-$name-$n.out"; then
+				cp "/tmp/fio-$name-$n.out" "/tmp/fio-$name.failed"
+				break
+			fi
+			echo $n > "/tmp/fio-$name.passes"
+		done
+	) &
+	FIO_LOOP_PID=$!
+}
+
+# fio_loop_stop NAME: finish the pass in flight; fail if any pass failed.
+fio_loop_stop() {
+	touch "/tmp/fio-$1.stop"
+	wait "$FIO_LOOP_PID" || true
+	if [ -e "/tmp/fio-$1.failed" ]; then
+		cat "/tmp/fio-$1.failed" >&2
+		fail "a verified fio pass failed"
+	fi
+	log "fio: $(cat "/tmp/fio-$1.passes" 2>/dev/null || echo 0) verified passes"
+}
+
+majmin() {
+	local d
+	d=$(readlink -f "$1")
+	printf '%d:%d\n' "0x$(stat -c %t "$d")" "0x$(stat -c %T "$d")"
+}

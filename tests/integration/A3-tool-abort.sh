@@ -1,0 +1,29 @@
+#!/bin/bash
+# vmotion abort mid-copy: linear on the source again, bytes intact; a follower notices; switch refuses when not in sync.
+. "$(dirname "$0")/../lib.sh"
+load_vmotion
+
+len=$((64 * 2048))
+wipe $SRC $DST
+fill $SRC $SRC_OFF $len 47
+dmsetup create ab --table "0 $len linear $SRC $SRC_OFF"
+orig=$(dmsetup table ab)
+sum=$(sum_range /dev/mapper/ab 0 $len)
+vmotion migrate --rate 1M --no-switch ab $DST > /tmp/mig.out 2>&1 &
+mig=$!
+sleep 3
+expect_eq state copying "$(vmotion status ab | cut -d' ' -f2)"
+
+# switch refuses while copying, and leaves the device running
+if vmotion switch ab > /tmp/sw.out 2>&1; then fail "switch succeeded while copying"; fi
+grep -q "not in sync" /tmp/sw.out || fail "switch: $(cat /tmp/sw.out)"
+dmsetup info ab | grep -q "State: *ACTIVE" || fail "device left suspended"
+dmsetup table ab | grep -q " vmotion " || fail "table changed by a refused switch"
+
+vmotion abort ab
+expect_eq "table after abort" "$orig" "$(dmsetup table ab)"
+wait $mig && fail "migrate exited 0 after an abort"
+grep -q "replaced" /tmp/mig.out || fail "migrate did not say why it stopped: $(cat /tmp/mig.out)"
+expect_eq "data after abort" "$sum" "$(sum_range /dev/mapper/ab 0 $len)"
+if vmotion abort ab 2>/dev/null; then fail "abort of a linear device succeeded"; fi
+dmsetup remove ab
