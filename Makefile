@@ -6,12 +6,13 @@
 #   make modules | tools    one of them
 #   make check              KUnit on UML, then the integration suite in a guest
 #   make kunit              the KUnit suites only
+#   make demo               a live migration under load in a throwaway guest
 #   make clean
 
 KVER ?= $(shell bash -c '. tests/vm/lib.sh && vm_kver' 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all modules tools deps check kunit integration clean checkpatch
+.PHONY: all modules tools deps check demo kunit integration clean checkpatch
 
 all: modules tools
 
@@ -30,6 +31,9 @@ kunit: deps
 
 integration: modules tools
 	tests/run-integration
+
+demo: modules tools
+	tests/vm/run-vm --show --disks 2 --disk-size 1G --timeout 900 -- bash tests/demo.sh
 
 check: deps
 	tests/check

@@ -364,10 +364,15 @@ static int resume(const char *name)
 	return ok ? 0 : -1;
 }
 
+/*
+ * Suspend, waiting for I/O in flight (flush) but without freezing a
+ * filesystem on top: the data does not move, only its mapping, so there is
+ * nothing a freeze would protect and the pause stays short.
+ */
 static int suspend(const char *name)
 {
 	struct dm_task *dmt = task(DM_DEVICE_SUSPEND, name);
-	int ok = dmt && dm_task_run(dmt);
+	int ok = dmt && dm_task_skip_lockfs(dmt) && dm_task_run(dmt);
 
 	if (dmt)
 		dm_task_destroy(dmt);
