@@ -7,12 +7,13 @@
 #   make check              KUnit on UML, then the integration suite in a guest
 #   make kunit              the KUnit suites only
 #   make demo               a live migration under load in a throwaway guest
+#   make bench              benchmarks (guest, or SRC=/dev/.. DST=/dev/.. on a rig)
 #   make clean
 
 KVER ?= $(shell bash -c '. tests/vm/lib.sh && vm_kver' 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all modules tools deps check demo kunit integration clean checkpatch
+.PHONY: all modules tools deps check demo bench kunit integration clean checkpatch
 
 all: modules tools
 
@@ -34,6 +35,9 @@ integration: modules tools
 
 demo: modules tools
 	tests/vm/run-vm --show --disks 2 --disk-size 1G --timeout 900 -- bash tests/demo.sh
+
+bench: modules tools
+	tools/bench/run
 
 check: deps
 	tests/check

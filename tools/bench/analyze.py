@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Turn a dm-vmotion benchmark run (events.tsv, fio per-I/O latency logs)
+into bench-results.md and gnuplot PNGs.
+
+usage: analyze.py OUT SIZE_MIB REGION_SECTORS
+"""
+import collections
+import os
+import platform
+import subprocess
+import sys
+import time
+
+out, size_mib, region = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+BUCKET_MS = 500
+
+# events[(system, load)][event] = (epoch_ms, value)
+events = collections.defaultdict(dict)
+with open(os.path.join(out, "events.tsv")) as f:
+    for line in f:
+        system, load, name, ms, value = (line.rstrip("\n").split("\t") + [""])[:5]
+        events[(system, load)][name] = (int(ms), value)
+
+
+def secs(key, a="start", b="sync"):
+    e = events.get(key, {})
+    if a in e and b in e:
+        return (e[b][0] - e[a][0]) / 1000.0
+    return None
+
+
+def lat_log(name):
+    """[(epoch_ms, latency_us)] of every I/O of a fio run."""
+    path = os.path.join(out, name + "_lat.1.log")
+    rows = []
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            p = line.split(",")
+            if len(p) >= 2:
+                rows.append((int(p[0]), int(p[1]) / 1000.0))
+    return rows
+
+
+def window(rows, t0, t1):
+    return [lat for t, lat in rows if t0 <= t < t1]
+
+
+def pct(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100.0 * len(values)))]
+
+
+def stats(rows, t0, t1):
+    lats = window(rows, t0, t1)
+    dur = (t1 - t0) / 1000.0
+    if not lats or dur <= 0:
+        return None
+    return {"iops": len(lats) / dur, "p50": pct(lats, 50), "p99": pct(lats, 99),
+            "p999": pct(lats, 99.9), "max": max(lats)}
+
+
+def fmt(v, digits=1):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+raw = secs(("raw", "idle"))
+loads = sorted({load for (system, load) in events if system == "vmotion" and load != "idle"})
+rows = []
+series = {}     # (system, load) -> [(t_rel_s, iops, avg_lat_ms)]
+marks = {}      # (system, load) -> {event: t_rel_s}
+
+for (system, load), e in sorted(events.items()):
+    if system == "raw":
+        continue
+    log = lat_log(f"{system}-{load}") if load != "idle" else []
+    row = {"system": system, "load": load, "time": None, "during": None,
+           "baseline": None, "switch_ms": None, "switch_worst": None}
+    if system == "linear":
+        t0, t1 = e["start"][0] + 1000, e["end"][0]
+        row["during"] = stats(log, t0, t1)
+        start = e["start"][0]
+    else:
+        row["time"] = secs((system, load))
+        start = e["start"][0]
+        if log and "sync" in e:
+            row["during"] = stats(log, start, e["sync"][0])
+        base = events.get(("linear", load))
+        if base:
+            blog = lat_log(f"linear-{load}")
+            row["baseline"] = stats(blog, base["start"][0] + 1000, base["end"][0])
+        if "switch" in e:
+            row["switch_ms"] = float(e["switch"][1] or "nan")
+            lats = window(log, e["switch_begin"][0] - 500, e["switch"][0] + 1000)
+            row["switch_worst"] = max(lats) / 1000.0 if lats else None
+    rows.append(row)
+    if log:
+        buckets = collections.defaultdict(list)
+        for t, lat in log:
+            buckets[(t - start) // BUCKET_MS].append(lat)
+        series[(system, load)] = [
+            (b * BUCKET_MS / 1000.0, len(v) * 1000.0 / BUCKET_MS, sum(v) / len(v) / 1000.0)
+            for b, v in sorted(buckets.items()) if b >= -4]
+        marks[(system, load)] = {k: (v[0] - start) / 1000.0 for k, v in e.items()
+                                 if k in ("sync", "switch")}
+
+# ---------------------------------------------------------------- report
+nr_regions = (size_mib * 2048 + region - 1) // region
+
+
+def bitmap_bytes(regions):
+    return (regions + 63) // 64 * 8
+
+
+def human(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024.0
+    return f"{n:.1f} TiB"
+
+
+def get(system, load):
+    for r in rows:
+        if r["system"] == system and r["load"] == load:
+            return r
+    return None
+
+
+lines = []
+w = lines.append
+kernel = platform.release()
+w(f"# dm-vmotion benchmark, {time.strftime('%Y-%m-%d')}")
+w("")
+w(f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, kernel {kernel}"
+  + (" (QEMU TCG guest, sparse-file virtio disks)" if os.environ.get("VM_GUEST") else ""))
+w(f"- data size: {size_mib} MiB, region size: {region} sectors ({region // 2} KiB), "
+  f"dm-mirror region size the same")
+w(f"- raw copy limit (dd O_DIRECT 1 MiB): {fmt(raw)} s"
+  + (f" = {size_mib / raw:.1f} MiB/s" if raw else ""))
+w("")
+w("## Migration time and foreground load")
+w("")
+w("Times in seconds; latencies in ms; IOPS during the migration are counted"
+  " from the per-I/O fio log between the start of the migration and sync.")
+w("")
+w("| system | load | migration time | / raw copy | IOPS during | IOPS baseline (linear) "
+  "| during / baseline | p50 | p99 | p99.9 |")
+w("|---|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    if r["system"] == "linear":
+        continue
+    d, b = r["during"], r["baseline"]
+    ratio = (d["iops"] / b["iops"]) if d and b and b["iops"] else None
+    w(f"| {r['system']} | {r['load']} | {fmt(r['time'])} | "
+      f"{fmt(r['time'] / raw if r['time'] and raw else None, 2)} | "
+      f"{fmt(d and d['iops'], 0)} | {fmt(b and b['iops'], 0)} | {fmt(ratio, 2)} | "
+      f"{fmt(d and d['p50'] / 1000, 2)} | {fmt(d and d['p99'] / 1000, 2)} | "
+      f"{fmt(d and d['p999'] / 1000, 2)} |")
+w("")
+w("## Switch")
+w("")
+w("| load | I/O pause reported by `vmotion switch` (ms) | worst application latency around the switch (ms) |")
+w("|---|---|---|")
+for r in rows:
+    if r["switch_ms"] is not None:
+        w(f"| {r['load']} | {fmt(r['switch_ms'])} | {fmt(r['switch_worst'])} |")
+w("")
+w("## Memory")
+w("")
+slab = events.get(("vmotion", "idle"), {}).get("slab_peak_kb")
+w(f"- region bitmap for this run: {nr_regions} regions, {human(bitmap_bytes(nr_regions))}")
+w(f"- peak slab growth during the idle vmotion migration: {slab[1] if slab else '-'} KiB")
+for label, size in (("1 TiB", 1 << 40), ("64 TiB", 64 << 40)):
+    n = size // (region * 512)
+    w(f"- bitmap for {label} at {region // 2} KiB regions: {human(bitmap_bytes(n))}")
+w("")
+w("## Goals")
+w("")
+vm_idle = secs(("vmotion", "idle"))
+vm_rw, mir_rw = get("vmotion", "randwrite-4k"), get("dm-mirror", "randwrite-4k")
+goal_rows = []
+if vm_idle and raw:
+    goal_rows.append(("unthrottled idle migration / raw copy", f"{vm_idle / raw:.2f}",
+                      "<= 1.2", vm_idle / raw <= 1.2))
+if vm_rw and mir_rw and vm_rw["during"] and mir_rw["during"]:
+    r = vm_rw["during"]["iops"] / mir_rw["during"]["iops"]
+    goal_rows.append(("4 KiB random-write IOPS during migration, vmotion / dm-mirror",
+                      f"{r:.2f}", ">= 1.5", r >= 1.5))
+pauses = [r["switch_ms"] for r in rows if r["switch_ms"] is not None]
+if pauses:
+    goal_rows.append(("worst switch pause (ms)", f"{max(pauses):.1f}", "< 20", max(pauses) < 20))
+w("| measure | value | goal | met |")
+w("|---|---|---|---|")
+for name, value, goal, met in goal_rows:
+    w(f"| {name} | {value} | {goal} | {'yes' if met else 'no'} |")
+w("")
+w("## Plots")
+w("")
+
+# ---------------------------------------------------------------- plots
+colors = {"linear": "#808080", "vmotion": "#1f77b4", "dm-mirror": "#d62728", "pvmove": "#2ca02c"}
+for load in loads:
+    systems = [s for s in ("linear", "vmotion", "dm-mirror", "pvmove") if (s, load) in series]
+    for s in systems:
+        with open(os.path.join(out, f"{s}-{load}.dat"), "w") as f:
+            for t, iops, lat in series[(s, load)]:
+                f.write(f"{t:.1f} {iops:.1f} {lat:.3f}\n")
+    for what, col, ylabel in (("iops", 2, "IOPS (per 0.5 s)"), ("latency", 3, "mean latency (ms, per 0.5 s)")):
+        png = f"{load}-{what}.png"
+        gp = [
+            "set terminal pngcairo size 1000,500 font ',10'",
+            f"set output '{os.path.join(out, png)}'",
+            f"set title '{load}: {what} while migrating {size_mib} MiB (t = 0: migration starts)'",
+            "set xlabel 'seconds since the migration started'",
+            f"set ylabel '{ylabel}'",
+            "set grid", "set key outside right top", "set yrange [0:*]",
+        ]
+        for s in systems:
+            for k, t in sorted(marks.get((s, load), {}).items()):
+                gp.append(f"set arrow from {t},graph 0 to {t},graph 1 nohead dt 2 lc rgb '{colors[s]}'")
+                gp.append(f"set label '{s} {k}' at {t},graph 0.97 rotate by 90 right font ',8' tc rgb '{colors[s]}'")
+        gp.append("set arrow from 0,graph 0 to 0,graph 1 nohead lw 2 lc rgb 'black'")
+        plots = [f"'{os.path.join(out, f'{s}-{load}.dat')}' using 1:{col} with lines lw 1.5 "
+                 f"lc rgb '{colors[s]}' title '{s if s != 'linear' else 'linear (baseline, no migration)'}'"
+                 for s in systems]
+        gp.append("plot " + ", ".join(plots))
+        subprocess.run(["gnuplot"], input="\n".join(gp), text=True, check=True)
+        w(f"![{load} {what}]({png})")
+w("")
+
+with open(os.path.join(out, "bench-results.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))

@@ -1,0 +1,213 @@
+#!/bin/bash
+# dm-vmotion benchmark: raw copy, vmotion, dm-mirror and pvmove side by side
+# on the same disks and data size, idle and under fio loads.  Runs as root
+# where the dm-vmotion module can be loaded (the test guest, or a real rig).
+#
+#   SRC, DST   source and destination disks (default /dev/vda, /dev/vdb)
+#   SIZE       data size in MiB (default 512)
+#   RUNTIME    seconds of baseline load (default 15)
+#   LOADS      fio jobs from tools/bench/*.fio (default: all four)
+#   REGION     region size in sectors (default 1024)
+#   OUT        results directory
+#
+# Writes $OUT/events.tsv and fio latency logs, then tools/bench/analyze.py
+# turns them into $OUT/bench-results.md and PNG plots.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export PATH="$repo/tools/vmotion:$PATH"
+
+SRC=${SRC:-/dev/vda}
+DST=${DST:-/dev/vdb}
+SIZE=${SIZE:-512}
+RUNTIME=${RUNTIME:-15}
+REGION=${REGION:-1024}
+LOADS=${LOADS:-randwrite-4k randread-4k mixed-70-30 seqwrite-1m}
+OUT=${OUT:?set OUT}
+len=$((SIZE * 2048))
+mkdir -p "$OUT"
+ev="$OUT/events.tsv"
+: > "$ev"
+
+ms() { date +%s%3N; }
+event() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(ms)" "${4:-}" >> "$ev"; }
+note() { echo "bench: $*" >&2; }
+
+if [ -z "${VM_GUEST:-}" ] && [ "${BENCH_DESTROY_DATA:-}" != yes ]; then
+	for d in "$SRC" "$DST"; do
+		if blkid -p "$d" >/dev/null 2>&1; then
+			echo "bench: $d carries a signature ($(blkid -p -o value -s TYPE "$d")); every byte of $SRC and $DST is overwritten: set BENCH_DESTROY_DATA=yes to go on" >&2
+			exit 1
+		fi
+	done
+fi
+
+# modules
+if ! modinfo dm-vmotion >/dev/null 2>&1; then
+	mkdir -p "/lib/modules/$(uname -r)/extra"
+	cp "$repo"/dm-vmotion.ko "$repo"/dm-vmotion-bitmap.ko "/lib/modules/$(uname -r)/extra/"
+	depmod -a
+fi
+modprobe dm-vmotion
+modprobe dm-mirror
+
+wipe() { blkdiscard -f "$1" 2>/dev/null || true; }
+slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
+
+# start_load NAME LOAD DEV: fio in the background, per-I/O latency log
+start_load() {
+	DEV=$3 SIZE=${SIZE}M RUNTIME=$4 LOGPREFIX="$OUT/$1" \
+		fio --output-format=json --output="$OUT/$1.json" \
+		--log_unix_epoch=1 "$here/$2.fio" &
+	LOAD_PID=$!
+	sleep 1
+}
+stop_load() {
+	kill -INT "$LOAD_PID" 2>/dev/null || true
+	wait "$LOAD_PID" || true
+}
+
+# wait_dm_synced DEV KIND: wait for the sync event of vmotion or mirror
+wait_synced() {
+	local dev=$1 kind=$2 st e
+	while :; do
+		e=$(dmsetup info -c --noheadings -o events "$dev" | tr -d ' ')
+		st=$(dmsetup status "$dev")
+		case "$kind" in
+		vmotion) [ "$(echo "$st" | cut -d' ' -f6)" = synced ] && return 0 ;;
+		mirror)
+			set -- $st
+			# 0 len mirror 2 dev dev N/M ...
+			[ "${7%/*}" = "${7#*/}" ] && return 0 ;;
+		esac
+		dmsetup wait "$dev" "$e" >/dev/null 2>&1 || sleep 0.2
+	done
+}
+
+note "filling $SIZE MiB of $SRC"
+wipe "$SRC"
+wipe "$DST"
+fio --name=fill --filename="$SRC" --rw=write --bs=1M --direct=1 --ioengine=libaio \
+	--iodepth=8 --size=${SIZE}M --refill_buffers --output=/dev/null
+
+note "raw copy limit: dd O_DIRECT 1 MiB"
+sync
+event raw idle start
+dd if="$SRC" of="$DST" bs=1M count="$SIZE" iflag=direct oflag=direct status=none
+event raw idle sync
+
+# vmotion idle, with memory sampling
+note "vmotion idle"
+wipe "$DST"
+dmsetup create bvm --table "0 $len linear $SRC 0"
+slab0=$(slab_kb)
+event vmotion idle start
+dmsetup reload bvm --table "0 $len vmotion $SRC 0 $DST 0 $REGION"
+dmsetup resume bvm
+peak=$slab0
+while [ "$(dmsetup status bvm | cut -d' ' -f6)" != synced ]; do
+	s=$(slab_kb)
+	[ "$s" -gt "$peak" ] && peak=$s
+	sleep 0.2
+done
+event vmotion idle sync
+event vmotion idle slab_peak_kb "$((peak - slab0))"
+event vmotion idle regions "$(dmsetup status bvm | cut -d' ' -f4 | cut -d/ -f2)"
+dmsetup remove bvm
+
+# dm-mirror idle
+note "dm-mirror idle"
+wipe "$DST"
+dmsetup create bmir --table "0 $len linear $SRC 0"
+event dm-mirror idle start
+dmsetup reload bmir --table "0 $len mirror core 1 $REGION 2 $SRC 0 $DST 0"
+dmsetup resume bmir
+wait_synced bmir mirror
+event dm-mirror idle sync
+dmsetup remove bmir
+
+for load in $LOADS; do
+	note "load $load: baseline on linear"
+	dmsetup create bl --table "0 $len linear $SRC 0"
+	start_load "linear-$load" "$load" /dev/mapper/bl "$RUNTIME"
+	event linear "$load" start
+	wait "$LOAD_PID" || true
+	event linear "$load" end
+	dmsetup remove bl
+
+	note "load $load: vmotion"
+	wipe "$DST"
+	dmsetup create bvm --table "0 $len linear $SRC 0"
+	start_load "vmotion-$load" "$load" /dev/mapper/bvm 3600
+	sleep 2
+	event vmotion "$load" start
+	vmotion migrate --no-switch --region-size $((REGION / 2))K bvm "$DST" > "$OUT/vmotion-$load.migrate" 2>&1
+	event vmotion "$load" sync
+	sleep 2
+	event vmotion "$load" switch_begin
+	vmotion switch bvm > "$OUT/vmotion-$load.switch"
+	event vmotion "$load" switch \
+		"$(grep -o 'paused for [0-9.]*' "$OUT/vmotion-$load.switch" | cut -d' ' -f3)"
+	sleep 2
+	stop_load
+	event vmotion "$load" end
+	dmsetup remove bvm
+done
+
+for load in ${MIRROR_LOADS:-randwrite-4k}; do
+	note "load $load: dm-mirror"
+	wipe "$DST"
+	dmsetup create bmir --table "0 $len linear $SRC 0"
+	start_load "dm-mirror-$load" "$load" /dev/mapper/bmir 3600
+	sleep 2
+	event dm-mirror "$load" start
+	dmsetup reload bmir --table "0 $len mirror core 1 $REGION 2 $SRC 0 $DST 0"
+	dmsetup resume bmir
+	wait_synced bmir mirror
+	event dm-mirror "$load" sync
+	sleep 2
+	stop_load
+	event dm-mirror "$load" end
+	dmsetup remove bmir
+done
+
+# pvmove: LVM on the same two disks; the LV starts on SRC
+note "pvmove"
+export LVM_SYSTEM_DIR=$OUT/lvm
+mkdir -p "$LVM_SYSTEM_DIR"
+cat > "$LVM_SYSTEM_DIR/lvm.conf" <<EOF
+devices { obtain_device_list_from_udev = 0 filter = [ "a|^$SRC\$|", "a|^$DST\$|", "r|.*|" ] }
+activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
+global { use_lvmpolld = 0 }
+EOF
+pvmove_run() {
+	local load=$1
+	wipe "$SRC"
+	wipe "$DST"
+	pvcreate -qq -ff -y "$SRC" "$DST"
+	vgcreate -qq bvg "$SRC" "$DST"
+	lvcreate -qq -y -L "${SIZE}M" -n lv bvg "$SRC"
+	fio --name=fill --filename=/dev/bvg/lv --rw=write --bs=1M --direct=1 \
+		--ioengine=libaio --iodepth=8 --size=${SIZE}M --refill_buffers --output=/dev/null
+	if [ "$load" != idle ]; then
+		start_load "pvmove-$load" "$load" /dev/bvg/lv 3600
+		sleep 2
+	fi
+	event pvmove "$load" start
+	pvmove -i 1 "$SRC" "$DST" > "$OUT/pvmove-$load.out" 2>&1
+	event pvmove "$load" sync
+	if [ "$load" != idle ]; then
+		sleep 2
+		stop_load
+		event pvmove "$load" end
+	fi
+	vgremove -qq -ff -y bvg
+	pvremove -qq -ff -y "$SRC" "$DST"
+}
+pvmove_run idle
+for load in ${MIRROR_LOADS:-randwrite-4k}; do
+	pvmove_run "$load"
+done
+
+note "analysis"
+python3 "$here/analyze.py" "$OUT" "$SIZE" "$REGION"
