@@ -5,15 +5,25 @@
 #   make                    the modules (for KVER or KDIR) and the tool
 #   make modules | tools    one of them
 #   make check              KUnit on UML, then the integration suite in a guest
+#   make install            module (+ depmod), tool, man page, udev rule,
+#                           systemd unit, example config; DESTDIR, PREFIX
+#   make uninstall          removes what install put there
 #   make kunit              the KUnit suites only
 #   make demo               a live migration under load in a throwaway guest
 #   make bench              benchmarks (guest, or SRC=/dev/.. DST=/dev/.. on a rig)
 #   make clean
 
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UDEVDIR ?= $(shell pkg-config --variable=udevdir udev 2>/dev/null || echo /lib/udev)
+UNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+SYSCONFDIR ?= /etc
+
 KVER ?= $(shell bash -c '. tests/vm/lib.sh && vm_kver' 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all modules tools deps check demo bench kunit integration clean checkpatch
+.PHONY: all modules tools deps install uninstall check demo bench kunit integration clean checkpatch
 
 all: modules tools
 
@@ -35,6 +45,25 @@ integration: modules tools
 
 demo: modules tools
 	tests/vm/run-vm --show --disks 2 --disk-size 1G --timeout 900 -- bash tests/demo.sh
+
+install: modules tools
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra \
+		CONFIG_MODULE_SIG_ALL= modules_install
+	test -n "$(DESTDIR)" || depmod -a $(KVER)
+	install -D -m 0755 tools/vmotion/vmotion $(DESTDIR)$(SBINDIR)/vmotion
+	install -D -m 0644 Documentation/vmotion.8 $(DESTDIR)$(MANDIR)/man8/vmotion.8
+	install -d $(DESTDIR)$(UDEVDIR)/rules.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vmotion
+	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/udev/69-vmotion.rules > $(DESTDIR)$(UDEVDIR)/rules.d/69-vmotion.rules
+	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/vmotion-migrate@.service > $(DESTDIR)$(UNITDIR)/vmotion-migrate@.service
+	install -m 0644 tools/migrations.conf.example $(DESTDIR)$(SYSCONFDIR)/vmotion/migrations.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion.ko $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion-bitmap.ko
+	test -n "$(DESTDIR)" || depmod -a $(KVER)
+	rm -f $(DESTDIR)$(SBINDIR)/vmotion $(DESTDIR)$(MANDIR)/man8/vmotion.8
+	rm -f $(DESTDIR)$(UDEVDIR)/rules.d/69-vmotion.rules $(DESTDIR)$(UNITDIR)/vmotion-migrate@.service
+	rm -f $(DESTDIR)$(SYSCONFDIR)/vmotion/migrations.conf.example
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/vmotion 2>/dev/null
 
 bench: modules tools
 	tools/bench/run

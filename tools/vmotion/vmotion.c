@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <libdevmapper.h>
+#include <libudev.h>
 #include <linux/fs.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@
 
 #define DEFAULT_REGION_KIB	512
 #define MAX_SEGMENTS		256
+#define DEFAULT_CONFIG		"/etc/vmotion/migrations.conf"
 
 static const char *prog = "vmotion";
 
@@ -66,8 +68,11 @@ static void usage(FILE *f)
 		"       %s abort <dm device>\n"
 		"       %s pause|resume <dm device>\n"
 		"       %s rate <dm device> <RATE>\n"
+		"       %s migrate --from-config <dm device>      (as udev/systemd do)\n"
+		"       %s check-config [--config FILE]\n"
+		"       %s udev-match [--config FILE]              (from the udev rule)\n"
 		"SIZE and RATE (per second) take K, M, G suffixes; a bare number is KiB.\n",
-		prog, prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 /*---------------------------------------------------------------------------*/
@@ -882,6 +887,287 @@ out:
 	return rc;
 }
 
+
+/*---------------------------------------------------------------------------*/
+/* The migrations config: which new disk each dm device moves to */
+
+/*
+ * /etc/vmotion/migrations.conf, one migration per line:
+ *
+ *   <dm device> <kind>=<value> [--rate RATE] [--region-size SIZE] [--no-switch]
+ *
+ * kind: serial (udev ID_SERIAL or ID_SERIAL_SHORT), wwn (ID_WWN or
+ * ID_WWN_WITH_EXTENSION) or by-id (a /dev/disk/by-id/ name).  '#' starts a
+ * comment.
+ */
+#define MAX_ENTRIES 64
+
+struct entry {
+	int line;
+	char dm[128];
+	char kind[16];
+	char value[256];
+	char rate[32];
+	char region[32];
+	bool no_switch;
+};
+
+struct config {
+	const char *path;
+	int nr;
+	struct entry e[MAX_ENTRIES];
+};
+
+/* Parse and validate; every problem is reported as FILE:LINE: ... */
+static int read_config(const char *path, struct config *c)
+{
+	char line[1024];
+	int n = 0, bad = 0;
+	FILE *f = fopen(path, "r");
+
+	memset(c, 0, sizeof(*c));
+	c->path = path;
+	if (!f) {
+		err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *save, *tok, *hash = strchr(line, '#');
+		struct entry *e;
+		uint64_t kib;
+
+		n++;
+		if (hash)
+			*hash = '\0';
+		tok = strtok_r(line, " \t\r\n", &save);
+		if (!tok)
+			continue;
+		if (c->nr == MAX_ENTRIES) {
+			err("%s:%d: more than %d migrations", path, n, MAX_ENTRIES);
+			bad++;
+			break;
+		}
+		e = &c->e[c->nr];
+		e->line = n;
+		if (strlen(tok) >= sizeof(e->dm) || strchr(tok, '/')) {
+			err("%s:%d: invalid device-mapper name '%s'", path, n, tok);
+			bad++;
+			continue;
+		}
+		snprintf(e->dm, sizeof(e->dm), "%s", tok);
+		tok = strtok_r(NULL, " \t\r\n", &save);
+		if (!tok || !strchr(tok, '=') || sscanf(tok, "%15[^=]=%255s", e->kind, e->value) != 2) {
+			err("%s:%d: %s: expected a disk identity: serial=..., wwn=... or by-id=...",
+			    path, n, e->dm);
+			bad++;
+			continue;
+		}
+		if (strcmp(e->kind, "serial") && strcmp(e->kind, "wwn") &&
+		    strcmp(e->kind, "by-id")) {
+			err("%s:%d: unknown disk identity '%s' (serial, wwn or by-id)",
+			    path, n, e->kind);
+			bad++;
+			continue;
+		}
+		while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
+			char *val = NULL;
+
+			if (!strcmp(tok, "--no-switch")) {
+				e->no_switch = true;
+				continue;
+			}
+			if (strcmp(tok, "--rate") && strcmp(tok, "--region-size")) {
+				err("%s:%d: unknown option '%s' (--rate, --region-size, --no-switch)",
+				    path, n, tok);
+				bad++;
+				break;
+			}
+			val = strtok_r(NULL, " \t\r\n", &save);
+			if (!val || parse_kib(val, &kib)) {
+				err("%s:%d: %s needs a size such as 200M, not '%s'",
+				    path, n, tok, val ? val : "");
+				bad++;
+				break;
+			}
+			if (!strcmp(tok, "--region-size") &&
+			    (kib < 4 || kib > 1024 * 1024 || (kib & (kib - 1)))) {
+				err("%s:%d: invalid region size '%s': a power of two from 4K to 1G",
+				    path, n, val);
+				bad++;
+				break;
+			}
+			snprintf(!strcmp(tok, "--rate") ? e->rate : e->region,
+				 sizeof(e->rate), "%s", val);
+		}
+		for (int i = 0; i < c->nr; i++) {
+			if (!strcmp(c->e[i].dm, e->dm)) {
+				err("%s:%d: %s already has a migration on line %d",
+				    path, n, e->dm, c->e[i].line);
+				bad++;
+			}
+			if (!strcmp(c->e[i].kind, e->kind) &&
+			    !strcmp(c->e[i].value, e->value)) {
+				err("%s:%d: disk %s=%s is already the destination on line %d",
+				    path, n, e->kind, e->value, c->e[i].line);
+				bad++;
+			}
+		}
+		c->nr++;
+	}
+	fclose(f);
+	return bad ? -1 : 0;
+}
+
+static const char *config_path(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config"))
+			return argv[i + 1];
+	return getenv("VMOTION_CONFIG") ? getenv("VMOTION_CONFIG") : DEFAULT_CONFIG;
+}
+
+/* Does a disk with these udev properties match @e? (NULL: property unset) */
+static bool entry_matches(const struct entry *e,
+			  const char *(*prop)(void *, const char *), void *ctx)
+{
+	const char *v;
+
+	if (!strcmp(e->kind, "serial"))
+		return ((v = prop(ctx, "ID_SERIAL")) && !strcmp(v, e->value)) ||
+		       ((v = prop(ctx, "ID_SERIAL_SHORT")) && !strcmp(v, e->value));
+	if (!strcmp(e->kind, "wwn"))
+		return ((v = prop(ctx, "ID_WWN")) && !strcmp(v, e->value)) ||
+		       ((v = prop(ctx, "ID_WWN_WITH_EXTENSION")) && !strcmp(v, e->value));
+	v = prop(ctx, "DEVLINKS");
+	if (v) {
+		char link[300];
+		const char *p = v;
+
+		snprintf(link, sizeof(link), "/dev/disk/by-id/%s", e->value);
+		while ((p = strstr(p, link))) {
+			char end = p[strlen(link)];
+
+			if ((p == v || p[-1] == ' ') && (end == ' ' || end == '\0'))
+				return true;
+			p++;
+		}
+	}
+	return false;
+}
+
+static const char *env_prop(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+static const char *udev_prop(void *ctx, const char *name)
+{
+	return udev_device_get_property_value(ctx, name);
+}
+
+/* systemd-escape for a unit instance name */
+static void unit_escape(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *in && n + 5 < size; in++) {
+		unsigned char ch = *in;
+
+		if (isalnum(ch) || ch == '_' || ch == ':' || (ch == '.' && n))
+			out[n++] = ch;
+		else if (ch == '/')
+			out[n++] = '-';
+		else
+			n += snprintf(out + n, size - n, "\\x%02x", ch);
+	}
+	out[n] = '\0';
+}
+
+/*
+ * Called by the udev rule (IMPORT{program}) for a new whole disk: print the
+ * systemd unit to start if the disk is configured as a destination.  Never
+ * fails the rule: problems go to stderr (the udev log).
+ */
+static int cmd_udev_match(int argc, char **argv)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	char esc[512];
+
+	if (!c || read_config(config_path(argc, argv), c)) {
+		free(c);
+		return EXIT_DONE;
+	}
+	for (int i = 0; i < c->nr; i++) {
+		if (entry_matches(&c->e[i], env_prop, NULL)) {
+			unit_escape(c->e[i].dm, esc, sizeof(esc));
+			printf("VMOTION_DM=%s\nVMOTION_UNIT=vmotion-migrate@%s.service\n",
+			       c->e[i].dm, esc);
+			break;
+		}
+	}
+	free(c);
+	return EXIT_DONE;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	int rc = EXIT_FAILED;
+
+	if (!c)
+		return EXIT_FAILED;
+	if (!read_config(config_path(argc, argv), c)) {
+		for (int i = 0; i < c->nr; i++)
+			printf("%s: %s -> disk %s=%s%s%s%s%s%s\n", c->path, c->e[i].dm,
+			       c->e[i].kind, c->e[i].value,
+			       *c->e[i].rate ? " --rate " : "", c->e[i].rate,
+			       *c->e[i].region ? " --region-size " : "", c->e[i].region,
+			       c->e[i].no_switch ? " --no-switch" : "");
+		printf("%s: %d migration(s), valid\n", c->path, c->nr);
+		rc = EXIT_DONE;
+	}
+	free(c);
+	return rc;
+}
+
+/* The disk (devnode) that matches @e, found through udev. */
+static int find_disk(const struct entry *e, char *path, size_t size)
+{
+	struct udev *udev = udev_new();
+	struct udev_enumerate *en = udev ? udev_enumerate_new(udev) : NULL;
+	struct udev_list_entry *le;
+	int found = 0;
+
+	if (!en) {
+		err("cannot talk to udev");
+		goto out;
+	}
+	udev_enumerate_add_match_subsystem(en, "block");
+	udev_enumerate_add_match_property(en, "DEVTYPE", "disk");
+	udev_enumerate_scan_devices(en);
+	udev_list_entry_foreach(le, udev_enumerate_get_list_entry(en)) {
+		struct udev_device *dev = udev_device_new_from_syspath(udev,
+					udev_list_entry_get_name(le));
+
+		if (!dev)
+			continue;
+		if (entry_matches(e, udev_prop, dev) && udev_device_get_devnode(dev)) {
+			snprintf(path, size, "%s", udev_device_get_devnode(dev));
+			found++;
+		}
+		udev_device_unref(dev);
+	}
+out:
+	udev_enumerate_unref(en);
+	udev_unref(udev);
+	if (found == 1)
+		return 0;
+	err("%s=%s: %s", e->kind, e->value,
+	    found ? "more than one disk matches; refusing" : "no such disk");
+	return -1;
+}
+
 /*---------------------------------------------------------------------------*/
 /* migrate */
 
@@ -973,9 +1259,14 @@ static int cmd_migrate(int argc, char **argv)
 		{"rate", required_argument, NULL, 'R'},
 		{"no-switch", no_argument, NULL, 'n'},
 		{"force", no_argument, NULL, 'f'},
+		{"from-config", no_argument, NULL, 'c'},
+		{"config", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t region_kib = DEFAULT_REGION_KIB, rate_kib = 0;
+	bool from_config = false;
+	const char *cfg = config_path(argc, argv);
+	char disk[256];
 	bool no_switch = false, force = false;
 	struct device *d = NULL;
 	struct table *t = NULL;
@@ -1007,13 +1298,59 @@ static int cmd_migrate(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
+		case 'c':
+			from_config = true;
+			break;
+		case 'C':
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
+	if (from_config) {
+		/* the device is named; the disk and the options come from the config */
+		struct config *c = calloc(1, sizeof(*c));
+		struct entry *e = NULL;
+
+		if (argc - optind != 1 || force) {
+			free(c);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (!c || read_config(cfg, c)) {
+			free(c);
+			return EXIT_FAILED;
+		}
+		for (int i = 0; i < c->nr; i++)
+			if (!strcmp(c->e[i].dm, argv[optind]))
+				e = &c->e[i];
+		if (!e) {
+			err("%s: no migration configured in %s", argv[optind], cfg);
+			free(c);
+			return EXIT_FAILED;
+		}
+		if (find_disk(e, disk, sizeof(disk))) {
+			free(c);
+			return EXIT_FAILED;
+		}
+		if (*e->rate)
+			parse_kib(e->rate, &rate_kib);
+		if (*e->region)
+			parse_kib(e->region, &region_kib);
+		no_switch = e->no_switch;
+		printf("%s: %s:%d: disk %s=%s is %s\n", e->dm, cfg, e->line,
+		       e->kind, e->value, disk);
+		free(c);
+		argv[optind + 1] = disk;
+		argc = optind + 2;
+	}
 	if (argc - optind != 2) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (region_kib < 4 || region_kib > 1024 * 1024 || (region_kib & (region_kib - 1))) {
+		err("invalid region size %" PRIu64 "K: a power of two from 4K to 1G", region_kib);
 		return EXIT_USAGE;
 	}
 
@@ -1122,6 +1459,10 @@ int main(int argc, char **argv)
 		return cmd_migrate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check-config"))
+		return cmd_check_config(argc - 1, argv + 1);
+	if (!strcmp(cmd, "udev-match"))
+		return cmd_udev_match(argc - 1, argv + 1);
 
 	if (!strcmp(cmd, "rate")) {
 		rc = one_device(argc - 1, argv + 1, 1, name, sizeof(name));

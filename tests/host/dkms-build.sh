@@ -1,0 +1,20 @@
+#!/bin/bash
+# dkms add + build of this tree for the installed Debian kernel, in a private DKMS tree.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$repo/tests/vm/lib.sh"
+kver=$(vm_kver)
+ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$repo/dkms.conf")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+src="$tmp/src/dm-vmotion-$ver"
+mkdir -p "$src" "$tmp/tree"
+(cd "$repo" && cp -r dkms.conf Kbuild dm-vmotion.c dm-vmotion-bitmap.c include "$src/")
+dkms add -m dm-vmotion -v "$ver" --sourcetree "$tmp/src" --dkmstree "$tmp/tree"
+dkms build -m dm-vmotion -v "$ver" -k "$kver" --sourcetree "$tmp/src" --dkmstree "$tmp/tree"
+for m in dm-vmotion dm-vmotion-bitmap; do
+	ko=$(find "$tmp/tree/dm-vmotion/$ver/$kver" -name "$m.ko*" | head -1)
+	[ -n "$ko" ] || { echo "dkms: $m.ko not built"; exit 1; }
+	modinfo -F vermagic "$ko" | grep -q "^$kver " || { echo "dkms: $ko not built for $kver"; exit 1; }
+done
+echo "dkms: built dm-vmotion/$ver for $kver"

@@ -1,0 +1,71 @@
+#!/bin/bash
+# udev: a configured new disk gets SYSTEMD_WANTS=vmotion-migrate@<dm>.service, whose ExecStart migrates under fio load; other disks are ignored, unsafe ones refused untouched.
+. "$(dirname "$0")/../lib.sh"
+load_vmotion
+
+len=$((64 * 2048))
+wipe /dev/vda /dev/vdb /dev/vdc /dev/vdd
+fill /dev/vda 2048 $len 61
+fill /dev/vda $((2048 + len)) $len 62
+mkfs.ext4 -q -F /dev/vdd 64M
+unsafe_sum=$(sum_range /dev/vdd 0 $((64 * 2048)))
+
+# the project's rule, unit and config, installed into the guest's overlay
+sed "s|@SBINDIR@|$REPO/tools/vmotion|" "$REPO/tools/udev/69-vmotion.rules" > /etc/udev/rules.d/69-vmotion.rules
+sed "s|@SBINDIR@|$REPO/tools/vmotion|" "$REPO/tools/systemd/vmotion-migrate@.service" > /tmp/vmotion-migrate@.service
+mkdir -p /etc/vmotion
+cat > /etc/vmotion/migrations.conf <<CONF
+# test config
+mig   serial=vmdisk2   --rate 32M
+mig2  by-id=virtio-vmdisk3
+CONF
+vmotion check-config
+
+dmsetup create mig --table "0 $len linear /dev/vda 2048"
+dmsetup create mig2 --table "0 $len linear /dev/vda $((2048 + len))"
+mig2_table=$(dmsetup table mig2)
+
+/lib/systemd/systemd-udevd --daemon
+trap 'udevadm control --exit 2>/dev/null || true' EXIT
+
+# udevadm test: the rule's verdict for a matching and a non-matching disk
+udevadm test --action=add /sys/block/vdc > /tmp/test-vdc.out 2>&1
+grep -q "^SYSTEMD_WANTS=vmotion-migrate@mig.service$" /tmp/test-vdc.out || fail "udevadm test vdc: $(grep -E 'VMOTION|SYSTEMD' /tmp/test-vdc.out)"
+udevadm test --action=add /sys/block/vdb > /tmp/test-vdb.out 2>&1
+! grep -qE "VMOTION|vmotion-migrate" /tmp/test-vdb.out || fail "the rule matched vdb: $(grep -E 'VMOTION|vmotion' /tmp/test-vdb.out)"
+
+# the disks "appear"
+udevadm trigger --action=add --subsystem-match=block
+udevadm settle -t 60
+wants() { udevadm info --query=property --name="$1" | sed -n 's/^SYSTEMD_WANTS=//p'; }
+expect_eq "SYSTEMD_WANTS of vdc" "vmotion-migrate@mig.service" "$(wants /dev/vdc)"
+expect_eq "SYSTEMD_WANTS of vdd" "vmotion-migrate@mig2.service" "$(wants /dev/vdd)"
+expect_eq "SYSTEMD_WANTS of vdb" "" "$(wants /dev/vdb | grep vmotion || true)"
+udevadm info --query=property --name=/dev/vdc | grep -q "^TAGS=.*:systemd:" || fail "vdc not tagged for systemd"
+
+# what systemd does for each wanted unit: run its ExecStart with %I
+execstart() {
+	sed -n 's/^ExecStart=//p' /tmp/vmotion-migrate@.service | sed "s/%I/$1/g"
+}
+fio_loop_start udev /dev/mapper/mig 32M 4k
+sleep 2
+$(execstart mig) > /tmp/unit-mig.out 2>&1 || { cat /tmp/unit-mig.out; fail "the mig unit failed"; }
+cat /tmp/unit-mig.out
+grep -q "^mig: /etc/vmotion/migrations.conf:2: disk serial=vmdisk2 is /dev/vdc$" /tmp/unit-mig.out || fail "unit did not name its disk"
+expect_eq "mig table" "0 $len linear $(majmin /dev/vdc) 0" "$(dmsetup table mig)"
+sleep 2
+fio_loop_stop udev
+same_range /dev/vda $((2048 + 32 * 2048)) /dev/vdc $((32 * 2048)) $((32 * 2048))
+
+rc=0
+$(execstart mig2) > /tmp/unit-mig2.out 2>&1 || rc=$?
+expect_eq "exit of the unsafe unit" 1 $rc
+grep -q "/dev/vdd: the destination carries a ext4 signature; refusing" /tmp/unit-mig2.out || fail "$(cat /tmp/unit-mig2.out)"
+expect_eq "mig2 untouched" "$mig2_table" "$(dmsetup table mig2)"
+expect_eq "vdd untouched" "$unsafe_sum" "$(sum_range /dev/vdd 0 $((64 * 2048)))"
+
+udevadm control --exit
+trap - EXIT
+rm -f /etc/udev/rules.d/69-vmotion.rules
+dmsetup remove mig
+dmsetup remove mig2
