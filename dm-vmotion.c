@@ -105,6 +105,7 @@ struct vmotion {
 	u64 rate_next_ns;
 
 	atomic64_t copied_sectors;
+	atomic64_t held_writes;	/* writes that waited for a copy */
 	atomic_t dest_errors;
 	atomic_t source_errors;
 
@@ -289,6 +290,7 @@ static int map_write(struct vmotion *v, struct bio *bio)
 	if (c) {
 		bio_list_add(&c->deferred, bio);
 		spin_unlock_irqrestore(&v->lock, flags);
+		atomic64_inc(&v->held_writes);
 		return DM_MAPIO_SUBMITTED;
 	}
 
@@ -660,7 +662,7 @@ static const char *vm_state(struct vmotion *v)
  * Status format:
  *
  * <synced regions>/<total regions> <region size> <state> <rate KiB/s>
- * <copied KiB> <dest errors> <source errors>
+ * <copied KiB> <dest errors> <source errors> <held writes>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -674,14 +676,15 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%lu/%lu %llu %s %u %llu %d %d",
+		DMEMIT("%lu/%lu %llu %s %u %llu %d %d %llu",
 		       dm_vmb_nr_synced(v->bitmap),
 		       dm_vmb_nr_regions(v->bitmap),
 		       (unsigned long long)v->region_size, vm_state(v),
 		       READ_ONCE(v->rate),
 		       (unsigned long long)atomic64_read(&v->copied_sectors) / 2,
 		       atomic_read(&v->dest_errors),
-		       atomic_read(&v->source_errors));
+		       atomic_read(&v->source_errors),
+		       (unsigned long long)atomic64_read(&v->held_writes));
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -1040,6 +1043,7 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_DELAYED_WORK(&v->worker, do_worker);
 	init_waitqueue_head(&v->copies_wait);
 	atomic64_set(&v->copied_sectors, 0);
+	atomic64_set(&v->held_writes, 0);
 	/* the copier starts on resume */
 	set_bit(VM_SUSPENDED, &v->flags);
 

@@ -21,7 +21,7 @@
  * Status INFO line, fields in this order (new fields only ever at the end):
  *
  *   <synced regions>/<total regions> <region size> <state> <rate KiB/s>
- *   <copied KiB> <dest errors> <source errors>
+ *   <copied KiB> <dest errors> <source errors> <held writes>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -31,6 +31,7 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_COPIED_KIB,
 	DM_VMOTION_ST_DEST_ERRORS,
 	DM_VMOTION_ST_SOURCE_ERRORS,
+	DM_VMOTION_ST_HELD_WRITES,
 	DM_VMOTION_ST_NR_FIELDS
 };
 

@@ -12,7 +12,7 @@ for _ in $(seq 100); do
 	[ "$(vm_field full 4)" = 64 ] && break
 	sleep 0.1
 done
-expect_eq "status after the first copy" "1/256 128 copying 1 64 0 0" "$(vm_status full)"
+expect_eq "status after the first copy" "1/256 128 copying 1 64 0 0 0" "$(vm_status full)"
 
 # one 64 KiB write covering region 10, one 4 KiB write into region 20
 head -c 65536 /dev/urandom > /tmp/region10

@@ -10,7 +10,7 @@ fill $DST $DST_OFF $len 23
 va=$(cat /sys/block/vda/dev) vb=$(cat /sys/block/vdb/dev)
 
 start_migration ns $len 1024 nosync
-expect_eq status "64/64 1024 synced 0 0 0 0" "$(vm_status ns)"
+expect_eq status "64/64 1024 synced 0 0 0 0 0" "$(vm_status ns)"
 expect_eq table "0 $len vmotion $va $SRC_OFF $vb $DST_OFF 1024 1 nosync" "$(dmsetup table ns)"
 # mirrored from the start
 fio_verify ns /dev/mapper/ns 32M 4k

@@ -26,7 +26,7 @@ assert len(devs) == 1, devs
 d = devs[0]
 for k in ("name", "device", "state", "percent", "synced_regions", "total_regions",
           "size_bytes", "synced_bytes", "rate_kib_s", "copied_kib", "dest_errors",
-          "source_errors", "eta_seconds", "segments"):
+          "source_errors", "held_writes", "eta_seconds", "segments"):
     assert k in d, k
 assert d["state"] == "paused", d["state"]
 assert d["rate_kib_s"] == 512, d["rate_kib_s"]

@@ -150,6 +150,7 @@ struct segment {
 	unsigned int rate;
 	uint64_t copied_kib;
 	unsigned int dest_errors, source_errors;
+	uint64_t held_writes;
 };
 
 struct device {
@@ -238,13 +239,15 @@ static int parse_vmotion_table(struct segment *s, const char *params)
 
 static int parse_vmotion_status(struct segment *s, const char *params)
 {
-	unsigned long long synced, total, copied;
+	unsigned long long synced, total, copied, held = 0;
 	unsigned int region;
 
-	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u", &synced, &total,
-		   &region, s->state, &s->rate, &copied, &s->dest_errors,
-		   &s->source_errors) != 8)
+	/* held writes, the ninth field, and any added later are optional */
+	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu", &synced,
+		   &total, &region, s->state, &s->rate, &copied,
+		   &s->dest_errors, &s->source_errors, &held) < 8)
 		return -1;
+	s->held_writes = held;
 	s->synced = synced;
 	s->total = total;
 	s->copied_kib = copied;
@@ -451,6 +454,7 @@ struct progress {
 	uint64_t copied_kib;
 	unsigned int rate;
 	unsigned int dest_errors, source_errors;
+	uint64_t held_writes;
 	const char *state;
 };
 
@@ -472,6 +476,7 @@ static void progress_of(const struct device *d, struct progress *p)
 		p->copied_kib += s->copied_kib;
 		p->dest_errors += s->dest_errors;
 		p->source_errors += s->source_errors;
+		p->held_writes += s->held_writes;
 		if (s->rate > p->rate)
 			p->rate = s->rate;
 		failed |= !strcmp(s->state, DM_VMOTION_STATE_FAILED);
@@ -567,8 +572,8 @@ static void print_status(const struct device *d, bool json, bool first)
 	       p.total_bytes, p.synced_bytes);
 	printf("\"rate_kib_s\": %u, \"copied_kib\": %" PRIu64 ", ", p.rate,
 	       p.copied_kib);
-	printf("\"dest_errors\": %u, \"source_errors\": %u, \"eta_seconds\": ",
-	       p.dest_errors, p.source_errors);
+	printf("\"dest_errors\": %u, \"source_errors\": %u, \"held_writes\": %" PRIu64 ", \"eta_seconds\": ",
+	       p.dest_errors, p.source_errors, p.held_writes);
 	if (left >= 0)
 		printf("%ld", left);
 	else
