@@ -24,11 +24,11 @@ expect_eq() {
 # Install the freshly built modules into the guest's (overlay) module tree
 # so that modprobe resolves dm-vmotion -> dm-vmotion-bitmap -> dm-mod.
 load_vmotion() {
-	local kdir=/lib/modules/$(uname -r)
+	local kdir=/lib/modules/$(uname -r) ko=${VMOTION_KO_DIR:-$REPO}
 	if ! modinfo dm-vmotion >/dev/null 2>&1; then
-		[ -e "$REPO/dm-vmotion.ko" ] || fail "dm-vmotion.ko not built"
+		[ -e "$ko/dm-vmotion.ko" ] || fail "$ko/dm-vmotion.ko not built"
 		mkdir -p "$kdir/extra"
-		cp "$REPO/dm-vmotion.ko" "$REPO/dm-vmotion-bitmap.ko" "$kdir/extra/"
+		cp "$ko/dm-vmotion.ko" "$ko/dm-vmotion-bitmap.ko" "$kdir/extra/"
 		depmod -a
 	fi
 	modprobe dm-vmotion
