@@ -582,9 +582,11 @@ static int vmotion_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vmotion *v = ti->private;
 	enum req_op op = bio_op(bio);
+	unsigned long now = jiffies;
 
-	if (READ_ONCE(v->last_io) != jiffies)
-		WRITE_ONCE(v->last_io, jiffies);
+	/* at most one store per tick: the line stays shared between CPUs */
+	if (READ_ONCE(v->last_io) != now)
+		WRITE_ONCE(v->last_io, now);
 
 	if (!op_is_write(op)) {
 		remap_to_source(v, bio);

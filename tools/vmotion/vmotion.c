@@ -798,6 +798,34 @@ static int follow(const char *name, bool show)
 /*---------------------------------------------------------------------------*/
 /* switch, abort */
 
+/* Read the table of a device that must be migrating (all vmotion). */
+static int get_migrating(const char *name, struct device *d)
+{
+	if (get_device(name, d, false))
+		return -1;
+	if (!all_type(d, DM_VMOTION_TARGET)) {
+		err("%s: not migrating (table is not vmotion)", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The linear table of a vmotion device: onto the destination or the source. */
+static void linear_table(const struct device *d, bool to_dest, struct table *t)
+{
+	t->type = "linear";
+	t->nr = d->nr;
+	for (int i = 0; i < d->nr; i++) {
+		const struct segment *s = &d->seg[i];
+		dev_t dev = to_dest ? s->dest : s->src;
+
+		t->start[i] = s->start;
+		t->len[i] = s->len;
+		snprintf(t->params[i], sizeof(t->params[i]), "%u:%u %" PRIu64,
+			 major(dev), minor(dev), to_dest ? s->dest_off : s->src_off);
+	}
+}
+
 static int cmd_switch_dev(const char *name)
 {
 	struct device *d = calloc(1, sizeof(*d));
@@ -806,21 +834,9 @@ static int cmd_switch_dev(const char *name)
 	double t0, t1;
 	int rc = EXIT_FAILED;
 
-	if (!d || !t || get_device(name, d, false))
+	if (!d || !t || get_migrating(name, d))
 		goto out;
-	if (!all_type(d, DM_VMOTION_TARGET)) {
-		err("%s: not migrating (table is not vmotion)", name);
-		goto out;
-	}
-	t->type = "linear";
-	t->nr = d->nr;
-	for (int i = 0; i < d->nr; i++) {
-		t->start[i] = d->seg[i].start;
-		t->len[i] = d->seg[i].len;
-		snprintf(t->params[i], sizeof(t->params[i]), "%u:%u %" PRIu64,
-			 major(d->seg[i].dest), minor(d->seg[i].dest),
-			 d->seg[i].dest_off);
-	}
+	linear_table(d, true, t);
 
 	/* the I/O pause runs from here to the end of the resume */
 	t0 = now();
@@ -867,21 +883,9 @@ static int cmd_abort_dev(const char *name)
 	struct table *t = calloc(1, sizeof(*t));
 	int rc = EXIT_FAILED;
 
-	if (!d || !t || get_device(name, d, false))
+	if (!d || !t || get_migrating(name, d))
 		goto out;
-	if (!all_type(d, DM_VMOTION_TARGET)) {
-		err("%s: not migrating (table is not vmotion)", name);
-		goto out;
-	}
-	t->type = "linear";
-	t->nr = d->nr;
-	for (int i = 0; i < d->nr; i++) {
-		t->start[i] = d->seg[i].start;
-		t->len[i] = d->seg[i].len;
-		snprintf(t->params[i], sizeof(t->params[i]), "%u:%u %" PRIu64,
-			 major(d->seg[i].src), minor(d->seg[i].src),
-			 d->seg[i].src_off);
-	}
+	linear_table(d, false, t);
 	if (replace_table(name, t))
 		goto out;
 	printf("%s: migration aborted; back to linear on the source\n", name);
@@ -1419,12 +1423,8 @@ static int cmd_messages(const char *name, const char *msg)
 	struct device *d = calloc(1, sizeof(*d));
 	int rc = EXIT_FAILED;
 
-	if (!d || get_device(name, d, false))
+	if (!d || get_migrating(name, d))
 		goto out;
-	if (!all_type(d, DM_VMOTION_TARGET)) {
-		err("%s: not migrating (table is not vmotion)", name);
-		goto out;
-	}
 	for (int i = 0; i < d->nr; i++) {
 		if (message(name, d->seg[i].start, msg)) {
 			err("%s: message '%s' refused", name, msg);
