@@ -160,7 +160,8 @@ fio_loop_start() {
 			n=$((n + 1))
 			if ! fio_verify "$name-$n" "$dev" "$size" "$bs" --randseed=$n ||
 				! grep -qE 'err= *0' "/tmp/fio-$name-$n.out"; then
-				cp "/tmp/fio-$name-$n.out" "/tmp/fio-$name.failed"
+				echo "verified pass $n failed:" > "/tmp/fio-$name.failed"
+				cat "/tmp/fio-$name-$n.out" >> "/tmp/fio-$name.failed" 2>&1
 				break
 			fi
 			echo $n > "/tmp/fio-$name.passes"
@@ -177,7 +178,8 @@ fio_loop_stop() {
 		cat "/tmp/fio-$1.failed" >&2
 		fail "a verified fio pass failed"
 	fi
-	log "fio: $(cat "/tmp/fio-$1.passes" 2>/dev/null || echo 0) verified passes"
+	[ -s "/tmp/fio-$1.passes" ] || fail "fio completed no verified pass"
+	log "fio: $(cat "/tmp/fio-$1.passes") verified passes"
 }
 
 majmin() {

@@ -4,7 +4,7 @@
 # where the dm-vmotion module can be loaded (the test guest, or a real rig).
 #
 #   SRC, DST   source and destination disks (default /dev/vda, /dev/vdb)
-#   SIZE       data size in MiB (default 512)
+#   SIZE       data size in MiB (default 1024)
 #   RUNTIME    seconds of baseline load (default 15)
 #   LOADS      fio jobs from tools/bench/*.fio (default: all four)
 #   REGION     region size in sectors (default 1024)
@@ -19,7 +19,7 @@ export PATH="$repo/tools/vmotion:$PATH"
 
 SRC=${SRC:-/dev/vda}
 DST=${DST:-/dev/vdb}
-SIZE=${SIZE:-512}
+SIZE=${SIZE:-1024}
 RUNTIME=${RUNTIME:-15}
 REGION=${REGION:-1024}
 LOADS=${LOADS:-randwrite-4k randread-4k mixed-70-30 seqwrite-1m}

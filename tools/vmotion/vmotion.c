@@ -358,7 +358,13 @@ static int clear_inactive(const char *name)
 	return ok ? 0 : -1;
 }
 
-static int resume(const char *name)
+static double now(void);
+
+/*
+ * Resume, then wait for udev to have processed the change.  *@resumed_at,
+ * if given, is when I/O flowed again: the end of the ioctl, before udev.
+ */
+static int resume_at(const char *name, double *resumed_at)
 {
 	struct dm_task *dmt = task(DM_DEVICE_RESUME, name);
 	uint32_t cookie = 0;
@@ -367,9 +373,16 @@ static int resume(const char *name)
 	if (!dmt)
 		return -1;
 	ok = dm_task_set_cookie(dmt, &cookie, 0) && dm_task_run(dmt);
+	if (resumed_at)
+		*resumed_at = now();
 	dm_udev_wait(cookie);
 	dm_task_destroy(dmt);
 	return ok ? 0 : -1;
+}
+
+static int resume(const char *name)
+{
+	return resume_at(name, NULL);
 }
 
 /*
@@ -860,13 +873,12 @@ static int cmd_switch_dev(const char *name)
 		err("%s: the kernel refused the linear table; left migrating", name);
 		goto out;
 	}
-	if (resume(name)) {
+	if (resume_at(name, &t1)) {
 		err("%s: resume on the destination failed; back to the vmotion table", name);
 		clear_inactive(name);
 		resume(name);
 		goto out;
 	}
-	t1 = now();
 	printf("%s: switched to the destination (%u:%u); I/O paused for %.1f ms\n",
 	       name, major(d->seg[0].dest), minor(d->seg[0].dest),
 	       (t1 - t0) * 1000);

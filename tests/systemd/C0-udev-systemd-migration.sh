@@ -1,0 +1,76 @@
+#!/bin/bash
+# With systemd as PID 1 and udevd: plugging the configured disk makes systemd start vmotion-migrate@mig.service, which migrates under fio load and switches; another disk starts nothing; an unsafe one is refused, untouched.
+. "$(dirname "$0")/../lib.sh"
+load_vmotion
+[ "$(ps -p 1 -o comm=)" = systemd ] || fail "systemd is not PID 1 (run with run-vm --systemd)"
+
+len=$((64 * 2048))
+wipe /dev/vda /dev/vdc /dev/vdd
+fill /dev/vda 2048 $len 71
+fill /dev/vda $((2048 + len)) $len 72
+mkfs.ext4 -q -F /dev/vdd 64M
+unsafe_sum=$(sum_range /dev/vdd 0 $((64 * 2048)))
+
+# the project's rule, unit and config, as make install puts them
+sed "s|@SBINDIR@|$REPO/tools/vmotion|" "$REPO/tools/udev/69-vmotion.rules" > /etc/udev/rules.d/69-vmotion.rules
+sed "s|@SBINDIR@|$REPO/tools/vmotion|" "$REPO/tools/systemd/vmotion-migrate@.service" \
+	> /etc/systemd/system/vmotion-migrate@.service
+mkdir -p /etc/vmotion
+cat > /etc/vmotion/migrations.conf <<CONF
+mig   serial=vmdisk2   --rate 32M
+mig2  by-id=virtio-vmdisk3
+CONF
+udevadm control --reload
+systemctl daemon-reload
+
+# dmsetup with udev running: nodes come from the dm udev rules
+dmsetup create mig --table "0 $len linear /dev/vda 2048"
+dmsetup create mig2 --table "0 $len linear /dev/vda $((2048 + len))"
+mig2_table=$(dmsetup table mig2)
+[ -b /dev/mapper/mig ] || fail "udev did not create /dev/mapper/mig"
+
+unit_state() { systemctl show -p ActiveState --value "vmotion-migrate@$1.service"; }
+# wait_unit NAME: until the unit has run and stopped
+wait_unit() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		if [ -n "$(systemctl show -p ExecMainExitTimestampMonotonic --value "vmotion-migrate@$1.service" | grep -v '^0$')" ]; then
+			case "$(unit_state "$1")" in inactive | failed) return 0 ;; esac
+		fi
+		sleep 0.5
+	done
+	fail "vmotion-migrate@$1.service did not finish: $(unit_state "$1")"
+}
+
+fio_loop_start sd /dev/mapper/mig 32M 4k
+sleep 2
+# a disk nobody configured appears: nothing starts
+udevadm trigger --action=add --settle /sys/block/vdb
+sleep 1
+[ -z "$(systemctl list-units --all --no-legend 'vmotion-migrate@*')" ] ||
+	fail "a unit started for vdb: $(systemctl list-units --all --no-legend 'vmotion-migrate@*')"
+
+# the new disk for mig appears
+udevadm trigger --action=add --settle /sys/block/vdc
+wait_unit mig
+journalctl -b -o cat -u vmotion-migrate@mig.service > /tmp/mig.journal
+cat /tmp/mig.journal
+expect_eq "result of vmotion-migrate@mig" success "$(systemctl show -p Result --value vmotion-migrate@mig.service)"
+grep -q "^mig: switched to the destination ($(majmin /dev/vdc)); I/O paused for" /tmp/mig.journal ||
+	fail "no switch in the unit's journal"
+expect_eq "mig table" "0 $len linear $(majmin /dev/vdc) 0" "$(dmsetup table mig)"
+sleep 2
+fio_loop_stop sd
+same_range /dev/vda $((2048 + 32 * 2048)) /dev/vdc $((32 * 2048)) $((32 * 2048))
+
+# the unsafe disk for mig2 appears: refused, logged, untouched
+udevadm trigger --action=add --settle /sys/block/vdd
+wait_unit mig2
+expect_eq "result of vmotion-migrate@mig2" exit-code "$(systemctl show -p Result --value vmotion-migrate@mig2.service)"
+journalctl -b -o cat -u vmotion-migrate@mig2.service | grep -q "/dev/vdd: the destination carries a ext4 signature; refusing" ||
+	fail "no refusal in the journal: $(journalctl -b -o cat -u vmotion-migrate@mig2.service)"
+expect_eq "mig2 untouched" "$mig2_table" "$(dmsetup table mig2)"
+expect_eq "vdd untouched" "$unsafe_sum" "$(sum_range /dev/vdd 0 $((64 * 2048)))"
+
+dmsetup remove mig
+dmsetup remove mig2
