@@ -106,16 +106,6 @@ event_nr() {
 	dmsetup info -c --noheadings -o events "$1" | tr -d ' '
 }
 
-# Remove every dm device left over and unload the target.
-dm_cleanup() {
-	local i
-	for i in 1 2 3; do
-		dmsetup remove_all --force >/dev/null 2>&1 || true
-		[ -z "$(dmsetup ls 2>/dev/null | grep -v 'No devices found')" ] && break
-		sleep 0.5
-	done
-}
-
 # start_migration NAME SECTORS REGION_SIZE [FEATURE ARGS...]: a linear device
 # NAME on /dev/vda+2048, then a vmotion table onto /dev/vdb+4096 loaded in its
 # place.  Sets MIG_EV to the event counter before the switch.
