@@ -18,6 +18,7 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-kcopyd.h>
 #include <linux/hashtable.h>
+#include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/module.h>
@@ -34,8 +35,9 @@
 
 /*
  * Copies in flight at a time: MAX_COPIES when the device is idle, BUSY_COPIES
- * while the application has done I/O in the last BUSY_WINDOW, so that the
- * copy yields the disks to it (measured: make bench).
+ * while the application has done I/O in the last BUSY_WINDOW.  While busy,
+ * the copier also rests between copies so that it keeps the disks for at
+ * most busy_copy_share percent of the time (measured: make bench).
  */
 #define MAX_COPIES		8
 #define BUSY_COPIES		1
@@ -43,6 +45,30 @@
 /* Adjacent unsynced regions are copied together, up to this many sectors. */
 #define MAX_BATCH_SECTORS	2048U
 #define BUSY_BATCH_SECTORS	256U
+#define DEFAULT_BUSY_SHARE	50U
+
+static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
+
+static int set_busy_copy_share(const char *val, const struct kernel_param *kp)
+{
+	unsigned int share;
+	int r = kstrtouint(val, 10, &share);
+
+	if (r)
+		return r;
+	if (share < 1 || share > 100)
+		return -EINVAL;
+	WRITE_ONCE(busy_copy_share, share);
+	return 0;
+}
+
+static const struct kernel_param_ops busy_copy_share_ops = {
+	.set = set_busy_copy_share,
+	.get = param_get_uint,
+};
+module_param_cb(busy_copy_share, &busy_copy_share_ops, &busy_copy_share, 0644);
+MODULE_PARM_DESC(busy_copy_share,
+		 "Percentage of the time the copier may keep the disks while the application does I/O (1-100, default 50)");
 /* Rate limiting: a copy moves at most 1/8 s of the configured rate. */
 #define RATE_SLICES_PER_SEC	8U
 #define WRITES_HASH_BITS	10
@@ -71,6 +97,7 @@ struct vm_copy {
 	unsigned long nr;
 	unsigned int waiting;
 	bool running;
+	u64 start_ns;		/* when kcopyd was given it */
 	struct bio_list deferred;
 };
 
@@ -110,6 +137,12 @@ struct vmotion {
 
 	/* Worker-only: earliest time the rate limit lets the next copy start */
 	u64 rate_next_ns;
+	/*
+	 * Earliest time the next copy may start while the device is busy,
+	 * set as each copy ends; @rest_timer wakes the worker then.
+	 */
+	u64 rest_until_ns;
+	struct hrtimer rest_timer;
 	/* jiffies of the last application bio; written without a lock */
 	unsigned long last_io;
 
@@ -151,6 +184,12 @@ static const char *vm_name(struct vmotion *v)
 static void wake_worker(struct vmotion *v)
 {
 	mod_delayed_work(v->wq, &v->worker, 0);
+}
+
+/* The application has done I/O in the last BUSY_WINDOW. */
+static bool vm_busy(struct vmotion *v)
+{
+	return time_before(jiffies, READ_ONCE(v->last_io) + BUSY_WINDOW);
 }
 
 static void raise_event(struct vmotion *v)
@@ -391,6 +430,14 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	}
 
 	spin_lock_irqsave(&v->lock, flags);
+	if (vm_busy(v)) {
+		/* Rest so that copying takes share% of the time. */
+		unsigned int share = READ_ONCE(busy_copy_share);
+		u64 now = ktime_get_ns();
+
+		v->rest_until_ns = now + div_u64((now - c->start_ns) *
+						 (100 - share), share);
+	}
 	bio_list_merge(&v->deferred, &c->deferred);
 	bio_list_init(&c->deferred);
 	list_move(&c->list, &v->free_copies);
@@ -414,22 +461,21 @@ static void start_copy(struct vmotion *v, struct vm_copy *c)
 	to.sector = v->dest_start + offset;
 	to.count = from.count;
 
+	c->start_ns = ktime_get_ns();
 	dm_kcopyd_copy(v->kcopyd, &from, 1, &to, 0, copy_done, c);
 }
 
 /* How many copies may be in flight now. */
-static unsigned int max_copies(struct vmotion *v)
+static unsigned int max_copies(bool busy)
 {
-	if (time_before(jiffies, READ_ONCE(v->last_io) + BUSY_WINDOW))
-		return BUSY_COPIES;
-	return MAX_COPIES;
+	return busy ? BUSY_COPIES : MAX_COPIES;
 }
 
 /* Regions per copy: adjacent ones batched, smaller at low rates. */
-static unsigned long batch_regions(struct vmotion *v, unsigned int rate)
+static unsigned long batch_regions(struct vmotion *v, bool busy,
+				   unsigned int rate)
 {
-	u64 sectors = max_copies(v) == BUSY_COPIES ? BUSY_BATCH_SECTORS :
-						       MAX_BATCH_SECTORS;
+	u64 sectors = busy ? BUSY_BATCH_SECTORS : MAX_BATCH_SECTORS;
 
 	if (rate)
 		sectors = min_t(u64, sectors,
@@ -447,11 +493,12 @@ static bool may_copy(struct vmotion *v)
 /*
  * Register the next batch of unsynced regions as a copy.  *@ready tells
  * whether it can start now or waits for writes already in flight to its
- * regions.  Returns ERR_PTR(-ENOENT) when nothing is left to copy or no
- * copy slot is free.
+ * regions.  Returns ERR_PTR(-ENOENT) when nothing is left to copy, no copy
+ * slot is free or copying is stopped, and ERR_PTR(-EAGAIN) with *@rest_ns
+ * set when the copier rests for a busy device.
  */
-static struct vm_copy *next_copy(struct vmotion *v, unsigned long max,
-				 bool *ready)
+static struct vm_copy *next_copy(struct vmotion *v, bool busy, u64 now,
+				 unsigned long max, bool *ready, u64 *rest_ns)
 {
 	unsigned long nr_regions = dm_vmb_nr_regions(v->bitmap);
 	unsigned long r, end, i;
@@ -459,8 +506,15 @@ static struct vm_copy *next_copy(struct vmotion *v, unsigned long max,
 	struct vm_copy *c;
 
 	spin_lock_irq(&v->lock);
-	if (list_empty(&v->free_copies) || v->nr_copies >= max_copies(v))
+	/* Under the lock: vmotion_presuspend() sets VM_SUSPENDED under it. */
+	if (!may_copy(v) || list_empty(&v->free_copies) ||
+	    v->nr_copies >= max_copies(busy))
 		goto none;
+	if (busy && now < v->rest_until_ns) {
+		*rest_ns = v->rest_until_ns - now;
+		spin_unlock_irq(&v->lock);
+		return ERR_PTR(-EAGAIN);
+	}
 
 	r = dm_vmb_next_unsynced(v->bitmap, v->cursor);
 	if (r >= nr_regions && v->cursor && !v->nr_copies) {
@@ -520,6 +574,8 @@ static void do_copies(struct vmotion *v)
 	while (may_copy(v)) {
 		unsigned int rate = READ_ONCE(v->rate);
 		u64 now = ktime_get_ns();
+		bool busy = vm_busy(v);
+		u64 rest_ns;
 		bool ready;
 
 		if (rate && now < v->rate_next_ns) {
@@ -528,7 +584,13 @@ static void do_copies(struct vmotion *v)
 			break;
 		}
 
-		c = next_copy(v, batch_regions(v, rate), &ready);
+		c = next_copy(v, busy, now, batch_regions(v, busy, rate), &ready,
+			      &rest_ns);
+		if (PTR_ERR(c) == -EAGAIN) {
+			hrtimer_start(&v->rest_timer, ns_to_ktime(rest_ns),
+				      HRTIMER_MODE_REL);
+			break;
+		}
 		if (IS_ERR(c))
 			break;
 
@@ -541,6 +603,14 @@ static void do_copies(struct vmotion *v)
 		if (ready)
 			start_copy(v, c);
 	}
+}
+
+static enum hrtimer_restart rest_timer_fn(struct hrtimer *timer)
+{
+	struct vmotion *v = container_of(timer, struct vmotion, rest_timer);
+
+	wake_worker(v);
+	return HRTIMER_NORESTART;
 }
 
 /*---------------------------------------------------------------------------*/
@@ -637,8 +707,13 @@ static void vmotion_presuspend(struct dm_target *ti)
 {
 	struct vmotion *v = ti->private;
 
-	/* Copies already registered finish: they may hold writes back. */
+	/*
+	 * Copies already registered finish: they may hold writes back.
+	 * Under the lock, so that next_copy() registers none after it.
+	 */
+	spin_lock_irq(&v->lock);
 	set_bit(VM_SUSPENDED, &v->flags);
+	spin_unlock_irq(&v->lock);
 }
 
 static void vmotion_presuspend_undo(struct dm_target *ti)
@@ -655,6 +730,8 @@ static void vmotion_postsuspend(struct dm_target *ti)
 
 	/* Partner: wake_up() in copy_done() */
 	wait_event(v->copies_wait, !READ_ONCE(v->nr_copies));
+	/* The worker arms the timer only while copies may start. */
+	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);
 	/* An event owed (sync reached, failure) is not lost to the suspend. */
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
@@ -1064,6 +1141,8 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	bio_list_init(&v->deferred);
 	init_copies(v);
 	INIT_DELAYED_WORK(&v->worker, do_worker);
+	vm_hrtimer_setup(&v->rest_timer, rest_timer_fn, CLOCK_MONOTONIC,
+			 HRTIMER_MODE_REL);
 	init_waitqueue_head(&v->copies_wait);
 	atomic64_set(&v->copied_sectors, 0);
 	atomic64_set(&v->held_writes, 0);
@@ -1108,6 +1187,7 @@ static void vmotion_dtr(struct dm_target *ti)
 
 	/* Waits for every copy's completion to have run. */
 	dm_kcopyd_client_destroy(v->kcopyd);
+	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);
 	destroy_workqueue(v->wq);
 	bioset_exit(&v->bs);

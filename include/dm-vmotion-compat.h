@@ -10,6 +10,7 @@
 
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
+#include <linux/hrtimer.h>
 
 /*
  * Discards are passed to the source alone: advertise the source's limits
@@ -23,6 +24,22 @@ static inline void vm_set_discard_limits(struct queue_limits *limits,
 	limits->max_hw_discard_sectors = bdev_max_discard_sectors(bdev);
 	limits->max_discard_sectors = bdev_max_discard_sectors(bdev);
 	limits->discard_granularity = bdev_discard_granularity(bdev);
+}
+
+/*
+ * hrtimer_setup() arrived in 6.13 and hrtimer_init() left in 6.15; Kbuild
+ * defines VM_HAVE_HRTIMER_SETUP when the kernel's headers have the former.
+ */
+static inline void vm_hrtimer_setup(struct hrtimer *timer,
+				    enum hrtimer_restart (*fn)(struct hrtimer *),
+				    clockid_t clock, enum hrtimer_mode mode)
+{
+#ifdef VM_HAVE_HRTIMER_SETUP
+	hrtimer_setup(timer, fn, clock, mode);
+#else
+	hrtimer_init(timer, clock, mode);
+	timer->function = fn;
+#endif
 }
 
 #endif /* DM_VMOTION_COMPAT_H */

@@ -8,6 +8,8 @@
 #   RUNTIME    seconds of baseline load (default 15)
 #   LOADS      fio jobs from tools/bench/*.fio (default: all four)
 #   REGION     region size in sectors (default 1024)
+#   SHARES     busy_copy_share values to run 4 KiB random writes under, besides
+#              the module's default (default "100 20"; "" for none)
 #   OUT        results directory
 #
 # Writes $OUT/events.tsv and fio latency logs, then tools/bench/analyze.py
@@ -50,6 +52,9 @@ if ! modinfo dm-vmotion >/dev/null 2>&1; then
 fi
 modprobe dm-vmotion
 modprobe dm-mirror
+share_param=/sys/module/dm_vmotion/parameters/busy_copy_share
+default_share=$(cat "$share_param")
+trap 'echo "$default_share" > "$share_param"' EXIT
 
 wipe() { blkdiscard -f "$1" 2>/dev/null || true; }
 slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
@@ -113,6 +118,7 @@ done
 event vmotion idle sync
 event vmotion idle slab_peak_kb "$((peak - slab0))"
 event vmotion idle regions "$(dmsetup status bvm | cut -d' ' -f4 | cut -d/ -f2)"
+event vmotion idle share "$default_share"
 dmsetup remove bvm
 
 # dm-mirror idle
@@ -152,6 +158,28 @@ for load in $LOADS; do
 	stop_load
 	event vmotion "$load" end
 	dmsetup remove bvm
+done
+
+# The copier's share of a busy device against the application's IOPS
+for share in ${SHARES-100 20}; do
+	[ "$share" = "$default_share" ] && continue
+	load=randwrite-4k
+	note "load $load: vmotion, busy_copy_share $share"
+	echo "$share" > "$share_param"
+	wipe "$DST"
+	dmsetup create bvm --table "0 $len linear $SRC 0"
+	start_load "vmotion-share-$share-$load" "$load" /dev/mapper/bvm 3600
+	sleep 2
+	event "vmotion-share-$share" "$load" start
+	vmotion migrate --no-switch --region-size $((REGION / 2))K bvm "$DST" \
+		> "$OUT/vmotion-share-$share-$load.migrate" 2>&1
+	event "vmotion-share-$share" "$load" sync
+	event "vmotion-share-$share" "$load" share "$share"
+	sleep 2
+	stop_load
+	event "vmotion-share-$share" "$load" end
+	dmsetup remove bvm
+	echo "$default_share" > "$share_param"
 done
 
 for load in ${MIRROR_LOADS:-randwrite-4k}; do
