@@ -22,6 +22,7 @@
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -35,9 +36,10 @@
 
 /*
  * Copies in flight at a time: MAX_COPIES when the device is idle, BUSY_COPIES
- * while the application has done I/O in the last BUSY_WINDOW.  While busy,
- * the copier also rests between copies so that it keeps the disks for at
- * most busy_copy_share percent of the time (measured: make bench).
+ * while the application has done I/O in the last BUSY_WINDOW.  After a copy
+ * that the application's I/O competed with, the copier also rests, so that
+ * it keeps the disks for at most busy_copy_share percent of the time
+ * (measured: make bench).
  */
 #define MAX_COPIES		8
 #define BUSY_COPIES		1
@@ -98,6 +100,7 @@ struct vm_copy {
 	unsigned int waiting;
 	bool running;
 	u64 start_ns;		/* when kcopyd was given it */
+	unsigned long app_bios;	/* app_bios() then */
 	struct bio_list deferred;
 };
 
@@ -145,6 +148,8 @@ struct vmotion {
 	struct hrtimer rest_timer;
 	/* jiffies of the last application bio; written without a lock */
 	unsigned long last_io;
+	/* Application bios mapped, per CPU: see app_bios() */
+	unsigned long __percpu *bios_mapped;
 
 	atomic64_t copied_sectors;
 	atomic64_t held_writes;	/* writes that waited for a copy */
@@ -190,6 +195,20 @@ static void wake_worker(struct vmotion *v)
 static bool vm_busy(struct vmotion *v)
 {
 	return time_before(jiffies, READ_ONCE(v->last_io) + BUSY_WINDOW);
+}
+
+/*
+ * Application bios mapped so far.  Read without synchronisation: it only
+ * tells whether the application did I/O while a copy ran.
+ */
+static unsigned long app_bios(struct vmotion *v)
+{
+	unsigned long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(*per_cpu_ptr(v->bios_mapped, cpu));
+	return n;
 }
 
 static void raise_event(struct vmotion *v)
@@ -430,8 +449,8 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	}
 
 	spin_lock_irqsave(&v->lock, flags);
-	if (vm_busy(v)) {
-		/* Rest so that copying takes share% of the time. */
+	if (app_bios(v) != c->app_bios) {
+		/* It competed: rest so that copying takes share% of the time. */
 		unsigned int share = READ_ONCE(busy_copy_share);
 		u64 now = ktime_get_ns();
 
@@ -462,6 +481,7 @@ static void start_copy(struct vmotion *v, struct vm_copy *c)
 	to.count = from.count;
 
 	c->start_ns = ktime_get_ns();
+	c->app_bios = app_bios(v);
 	dm_kcopyd_copy(v->kcopyd, &from, 1, &to, 0, copy_done, c);
 }
 
@@ -657,6 +677,7 @@ static int vmotion_map(struct dm_target *ti, struct bio *bio)
 	/* at most one store per tick: the line stays shared between CPUs */
 	if (READ_ONCE(v->last_io) != now)
 		WRITE_ONCE(v->last_io, now);
+	this_cpu_inc(*v->bios_mapped);
 
 	if (!op_is_write(op)) {
 		remap_to_source(v, bio);
@@ -1129,6 +1150,13 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_kcopyd;
 	}
 
+	v->bios_mapped = alloc_percpu(unsigned long);
+	if (!v->bios_mapped) {
+		r = -ENOMEM;
+		ti->error = "Cannot allocate I/O counter";
+		goto bad_counter;
+	}
+
 	v->wq = alloc_workqueue("dm-" DM_MSG_PREFIX, WQ_MEM_RECLAIM, 0);
 	if (!v->wq) {
 		r = -ENOMEM;
@@ -1167,6 +1195,8 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 bad_io_len:
 	destroy_workqueue(v->wq);
 bad_wq:
+	free_percpu(v->bios_mapped);
+bad_counter:
 	dm_kcopyd_client_destroy(v->kcopyd);
 bad_kcopyd:
 	bioset_exit(&v->bs);
@@ -1190,6 +1220,7 @@ static void vmotion_dtr(struct dm_target *ti)
 	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);
 	destroy_workqueue(v->wq);
+	free_percpu(v->bios_mapped);
 	bioset_exit(&v->bs);
 	dm_vmb_destroy(v->bitmap);
 	dm_put_device(ti, v->dest_dev);

@@ -19,6 +19,7 @@ if vmotion switch ab > /tmp/sw.out 2>&1; then fail "switch succeeded while copyi
 grep -q "not in sync" /tmp/sw.out || fail "switch: $(cat /tmp/sw.out)"
 dmsetup info ab | grep -q "State: *ACTIVE" || fail "device left suspended"
 dmsetup table ab | grep -q " vmotion " || fail "table changed by a refused switch"
+dmsetup info ab | grep -q "Tables present: *LIVE$" || fail "refused switch left a table: $(dmsetup info ab)"
 
 vmotion abort ab
 expect_eq "table after abort" "$orig" "$(dmsetup table ab)"

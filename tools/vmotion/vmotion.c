@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -41,6 +43,8 @@
 #define DEFAULT_REGION_KIB	512
 #define MAX_SEGMENTS		256
 #define DEFAULT_CONFIG		"/etc/vmotion/migrations.conf"
+/* Nice value while a device is suspended (LVM's process_priority) */
+#define CRITICAL_PRIORITY	-18
 
 static const char *prog = "vmotion";
 
@@ -839,50 +843,107 @@ static void linear_table(const struct device *d, bool to_dest, struct table *t)
 	}
 }
 
-static int cmd_switch_dev(const char *name)
+/*
+ * The stretch where the device is suspended, as LVM does it: memory locked,
+ * so that no page fault waits for I/O to the suspended device, and the
+ * priority raised, so that the pause does not wait for the CPU.  Both are
+ * best effort.  Returns the nice value to go back to.
+ */
+static int critical_enter(const char *name)
 {
-	struct device *d = calloc(1, sizeof(*d));
-	struct table *t = calloc(1, sizeof(*t));
-	struct progress p;
-	double t0, t1;
-	int rc = EXIT_FAILED;
+	int prio;
 
-	if (!d || !t || get_migrating(name, d))
-		goto out;
-	linear_table(d, true, t);
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, 0);
+	if (errno)
+		prio = 0;
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		err("%s: warning: cannot lock memory (%s); going on", name,
+		    strerror(errno));
+	if (setpriority(PRIO_PROCESS, 0, CRITICAL_PRIORITY))
+		err("%s: warning: cannot raise priority (%s); going on", name,
+		    strerror(errno));
+	return prio;
+}
+
+static void critical_leave(int prio)
+{
+	setpriority(PRIO_PROCESS, 0, prio);
+	munlockall();
+}
+
+/*
+ * The linear table is loaded (inactive) before the suspend, so that the
+ * pause holds only the suspend, the sync check and the resume that swaps
+ * the tables in.
+ */
+static bool in_sync(const char *name, struct device *d)
+{
+	struct progress p;
+
+	progress_of(d, &p);
+	if (strcmp(p.state, DM_VMOTION_STATE_SYNCED) || p.synced != p.total) {
+		err("%s: not in sync (%s, %" PRIu64 "/%" PRIu64 " regions): left as it was",
+		    name, p.state, p.synced, p.total);
+		return false;
+	}
+	return true;
+}
+
+static int switch_suspended(const char *name, struct device *d)
+{
+	double t0, t1;
 
 	/* the I/O pause runs from here to the end of the resume */
 	t0 = now();
 	if (suspend(name)) {
 		err("%s: suspend failed", name);
-		goto out;
+		clear_inactive(name);
+		return -1;
 	}
 	if (get_device(name, d, true)) {
+		clear_inactive(name);
 		resume(name);
-		goto out;
+		return -1;
 	}
-	progress_of(d, &p);
-	if (strcmp(p.state, DM_VMOTION_STATE_SYNCED) || p.synced != p.total) {
+	/* checked again now that no write can fail the destination */
+	if (!in_sync(name, d)) {
+		clear_inactive(name);
 		resume(name);
-		err("%s: not in sync (%s, %" PRIu64 "/%" PRIu64 " regions): left as it was",
-		    name, p.state, p.synced, p.total);
-		goto out;
-	}
-	if (reload(name, t)) {
-		resume(name);
-		err("%s: the kernel refused the linear table; left migrating", name);
-		goto out;
+		return -1;
 	}
 	if (resume_at(name, &t1)) {
 		err("%s: resume on the destination failed; back to the vmotion table", name);
 		clear_inactive(name);
 		resume(name);
-		goto out;
+		return -1;
 	}
 	printf("%s: switched to the destination (%u:%u); I/O paused for %.1f ms\n",
 	       name, major(d->seg[0].dest), minor(d->seg[0].dest),
 	       (t1 - t0) * 1000);
-	rc = EXIT_DONE;
+	return 0;
+}
+
+static int cmd_switch_dev(const char *name)
+{
+	struct device *d = calloc(1, sizeof(*d));
+	struct table *t = calloc(1, sizeof(*t));
+	int rc = EXIT_FAILED;
+	int prio;
+
+	if (!d || !t || get_migrating(name, d) || get_device(name, d, true) ||
+	    !in_sync(name, d))
+		goto out;
+	linear_table(d, true, t);
+	if (reload(name, t)) {
+		err("%s: the kernel refused the linear table; left migrating", name);
+		clear_inactive(name);
+		goto out;
+	}
+	prio = critical_enter(name);
+	if (!switch_suspended(name, d))
+		rc = EXIT_DONE;
+	critical_leave(prio);
 out:
 	free(t);
 	free(d);
