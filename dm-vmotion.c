@@ -47,7 +47,7 @@
 /* Adjacent unsynced regions are copied together, up to this many sectors. */
 #define MAX_BATCH_SECTORS	2048U
 #define BUSY_BATCH_SECTORS	256U
-#define DEFAULT_BUSY_SHARE	25U
+#define DEFAULT_BUSY_SHARE	50U
 
 static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
 
@@ -70,7 +70,7 @@ static const struct kernel_param_ops busy_copy_share_ops = {
 };
 module_param_cb(busy_copy_share, &busy_copy_share_ops, &busy_copy_share, 0644);
 MODULE_PARM_DESC(busy_copy_share,
-		 "Percentage of the time the copier may keep the disks while the application does I/O (1-100, default 25)");
+		 "Percentage of the time the copier may keep the disks while the application does I/O (1-100, default 50)");
 /* Rate limiting: a copy moves at most 1/8 s of the configured rate. */
 #define RATE_SLICES_PER_SEC	8U
 #define WRITES_HASH_BITS	10

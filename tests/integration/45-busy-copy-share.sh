@@ -4,13 +4,13 @@
 load_vmotion
 
 param=/sys/module/dm_vmotion/parameters/busy_copy_share
-expect_eq "default busy_copy_share" 25 "$(cat $param)"
-trap 'echo 25 > $param' EXIT
+expect_eq "default busy_copy_share" 50 "$(cat $param)"
+trap 'echo 50 > $param' EXIT
 for bad in 0 101 -1 abc 1.5 ""; do
 	if echo "$bad" > $param 2>/dev/null; then
 		fail "busy_copy_share accepted '$bad'"
 	fi
-	expect_eq "busy_copy_share after '$bad'" 25 "$(cat $param)"
+	expect_eq "busy_copy_share after '$bad'" 50 "$(cat $param)"
 done
 echo 100 > $param
 expect_eq "busy_copy_share set" 100 "$(cat $param)"

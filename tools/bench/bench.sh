@@ -9,7 +9,7 @@
 #   LOADS      fio jobs from tools/bench/*.fio (default: all five)
 #   REGION     region size in sectors (default 1024)
 #   SHARES     busy_copy_share values to run 4 KiB random writes under, besides
-#              the module's default (default "100 50 10"; "" for none)
+#              the module's default (default "100 25 10"; "" for none)
 #   OUT        results directory
 #
 # Writes $OUT/events.tsv and fio latency logs, then tools/bench/analyze.py
@@ -186,7 +186,7 @@ for load in $LOADS; do
 done
 
 # The copier's share of a busy device against the application's IOPS
-for share in ${SHARES-100 50 10}; do
+for share in ${SHARES-100 25 10}; do
 	[ "$share" = "$default_share" ] && continue
 	load=randwrite-4k
 	note "load $load: vmotion, busy_copy_share $share"
