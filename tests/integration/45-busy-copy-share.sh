@@ -25,9 +25,16 @@ fill $SRC $SRC_OFF $len 45
 # migrate_under_fio FIONAME: fio on the linear device "share" first, then
 # the vmotion table: the copier never sees an idle device.  Sets fio_pid.
 migrate_under_fio() {
+	local stat=/sys/dev/block/$(majmin /dev/mapper/share)/stat i n0
+	n0=$(awk '{ print $5 }' "$stat")
 	fio_verify "$1" /dev/mapper/share 64M 4k &
 	fio_pid=$!
-	sleep 1
+	# fio is writing (it starts slowly on a debug kernel)
+	for ((i = 0; i < 600; i++)); do
+		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break
+		sleep 0.1
+	done
+	[ $i -lt 600 ] || fail "fio did not start writing to /dev/mapper/share"
 	dmsetup reload share --table "0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF 1024"
 	dmsetup resume share
 }
