@@ -142,7 +142,8 @@ struct vmotion {
 	u64 rate_next_ns;
 	/*
 	 * Earliest time the next copy may start while the device is busy,
-	 * set as each copy ends; @rest_timer wakes the worker then.
+	 * set as a copy the application competed with ends; @rest_timer
+	 * wakes the worker then.
 	 */
 	u64 rest_until_ns;
 	struct hrtimer rest_timer;
@@ -429,6 +430,9 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	struct vmotion *v = c->v;
 	sector_t len = regions_len(v, c->region, c->nr);
 	unsigned long flags;
+	/* outside the lock: it reads every CPU's counter */
+	bool competed = app_bios(v) != c->app_bios;
+	u64 now = ktime_get_ns();
 
 	if (read_err) {
 		atomic_inc(&v->source_errors);
@@ -449,10 +453,9 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	}
 
 	spin_lock_irqsave(&v->lock, flags);
-	if (app_bios(v) != c->app_bios) {
-		/* It competed: rest so that copying takes share% of the time. */
+	if (competed) {
+		/* Rest so that copying takes share% of the time. */
 		unsigned int share = READ_ONCE(busy_copy_share);
-		u64 now = ktime_get_ns();
 
 		v->rest_until_ns = now + div_u64((now - c->start_ns) *
 						 (100 - share), share);

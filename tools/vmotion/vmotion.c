@@ -815,10 +815,10 @@ static int follow(const char *name, bool show)
 /*---------------------------------------------------------------------------*/
 /* switch, abort */
 
-/* Read the table of a device that must be migrating (all vmotion). */
-static int get_migrating(const char *name, struct device *d)
+/* Read a device that must be migrating (all vmotion), status if asked. */
+static int get_migrating(const char *name, struct device *d, bool with_status)
 {
-	if (get_device(name, d, false))
+	if (get_device(name, d, with_status))
 		return -1;
 	if (!all_type(d, DM_VMOTION_TARGET)) {
 		err("%s: not migrating (table is not vmotion)", name);
@@ -872,11 +872,6 @@ static void critical_leave(int prio)
 	munlockall();
 }
 
-/*
- * The linear table is loaded (inactive) before the suspend, so that the
- * pause holds only the suspend, the sync check and the resume that swaps
- * the tables in.
- */
 static bool in_sync(const char *name, struct device *d)
 {
 	struct progress p;
@@ -924,6 +919,11 @@ static int switch_suspended(const char *name, struct device *d)
 	return 0;
 }
 
+/*
+ * The linear table is loaded (inactive) before the suspend, so that the
+ * pause holds only the suspend, the sync check and the resume that swaps
+ * the tables in.
+ */
 static int cmd_switch_dev(const char *name)
 {
 	struct device *d = calloc(1, sizeof(*d));
@@ -931,8 +931,7 @@ static int cmd_switch_dev(const char *name)
 	int rc = EXIT_FAILED;
 	int prio;
 
-	if (!d || !t || get_migrating(name, d) || get_device(name, d, true) ||
-	    !in_sync(name, d))
+	if (!d || !t || get_migrating(name, d, true) || !in_sync(name, d))
 		goto out;
 	linear_table(d, true, t);
 	if (reload(name, t)) {
@@ -956,7 +955,7 @@ static int cmd_abort_dev(const char *name)
 	struct table *t = calloc(1, sizeof(*t));
 	int rc = EXIT_FAILED;
 
-	if (!d || !t || get_migrating(name, d))
+	if (!d || !t || get_migrating(name, d, false))
 		goto out;
 	linear_table(d, false, t);
 	if (replace_table(name, t))
@@ -1496,7 +1495,7 @@ static int cmd_messages(const char *name, const char *msg)
 	struct device *d = calloc(1, sizeof(*d));
 	int rc = EXIT_FAILED;
 
-	if (!d || get_migrating(name, d))
+	if (!d || get_migrating(name, d, false))
 		goto out;
 	for (int i = 0; i < d->nr; i++) {
 		if (message(name, d->seg[i].start, msg)) {
