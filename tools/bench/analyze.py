@@ -164,15 +164,16 @@ for r in rows:
       f"{fmt(d and d['p999'] / 1000, 2)} |")
 w("")
 # ---- the copier's share of a busy device (busy_copy_share)
+default_share = events.get(("vmotion", "idle"), {}).get("share")
+mir = get("dm-mirror", "randwrite-4k")
 share_rows = []
 for r in rows:
     e = events.get((r["system"], r["load"]), {})
     if r["load"] == "randwrite-4k" and (r["system"] == "vmotion" or
                                         r["system"].startswith("vmotion-share-")):
-        sh = e.get("share") or events.get(("vmotion", "idle"), {}).get("share")
+        sh = e.get("share") or default_share
         if sh:
             share_rows.append((int(sh[1]), r))
-mir = get("dm-mirror", "randwrite-4k")
 if len(share_rows) > 1:
     w("## The copier's share of a busy device")
     w("")
@@ -216,16 +217,15 @@ w("")
 w("## Goals")
 w("")
 vm_idle = secs(("vmotion", "idle"))
-vm_rw, mir_rw = get("vmotion", "randwrite-4k"), get("dm-mirror", "randwrite-4k")
+vm_rw = get("vmotion", "randwrite-4k")
 goal_rows = []
 if vm_idle and raw:
     goal_rows.append(("unthrottled idle migration / raw copy", f"{vm_idle / raw:.2f}",
                       "<= 1.2", vm_idle / raw <= 1.2))
-if vm_rw and mir_rw and vm_rw["during"] and mir_rw["during"]:
-    r = vm_rw["during"]["iops"] / mir_rw["during"]["iops"]
-    sh = events.get(("vmotion", "idle"), {}).get("share")
+if vm_rw and mir and vm_rw["during"] and mir["during"]:
+    r = vm_rw["during"]["iops"] / mir["during"]["iops"]
     goal_rows.append(("4 KiB random-write IOPS during migration, vmotion / dm-mirror"
-                      + (f" (default busy_copy_share {sh[1]})" if sh else ""),
+                      + (f" (default busy_copy_share {default_share[1]})" if default_share else ""),
                       f"{r:.2f}", ">= 1.5", r >= 1.5))
     for s_, r_ in sorted(share_rows, key=lambda x: -x[0]):
         q = r_.get("vs_mirror")

@@ -132,6 +132,32 @@ wait_synced bmir mirror
 event dm-mirror idle sync
 dmsetup remove bmir
 
+# vmotion_run NAME LOAD [switch]: vmotion migration under LOAD with the tool,
+# events under NAME; with "switch", switches once in sync.
+vmotion_run() {
+	local name=$1 load=$2 switch=${3:-}
+	note "load $load: $name"
+	wipe "$DST"
+	dmsetup create bvm --table "0 $len linear $SRC 0"
+	start_load "$name-$load" "$load" /dev/mapper/bvm 3600
+	sleep 2
+	event "$name" "$load" start
+	vmotion migrate --no-switch --region-size $((REGION / 2))K bvm "$DST" \
+		> "$OUT/$name-$load.migrate" 2>&1
+	event "$name" "$load" sync
+	sleep 2
+	if [ -n "$switch" ]; then
+		event "$name" "$load" switch_begin
+		vmotion switch bvm > "$OUT/$name-$load.switch"
+		event "$name" "$load" switch \
+			"$(grep -o 'paused for [0-9.]*' "$OUT/$name-$load.switch" | cut -d' ' -f3)"
+		sleep 2
+	fi
+	stop_load
+	event "$name" "$load" end
+	dmsetup remove bvm
+}
+
 # mirror_run NAME LOAD: dm-mirror's resync under LOAD, events under NAME
 mirror_run() {
 	local name=$1 load=$2
@@ -163,23 +189,7 @@ for load in $LOADS; do
 	event linear "$load" end
 	dmsetup remove bl
 
-	note "load $load: vmotion"
-	wipe "$DST"
-	dmsetup create bvm --table "0 $len linear $SRC 0"
-	start_load "vmotion-$load" "$load" /dev/mapper/bvm 3600
-	sleep 2
-	event vmotion "$load" start
-	vmotion migrate --no-switch --region-size $((REGION / 2))K bvm "$DST" > "$OUT/vmotion-$load.migrate" 2>&1
-	event vmotion "$load" sync
-	sleep 2
-	event vmotion "$load" switch_begin
-	vmotion switch bvm > "$OUT/vmotion-$load.switch"
-	event vmotion "$load" switch \
-		"$(grep -o 'paused for [0-9.]*' "$OUT/vmotion-$load.switch" | cut -d' ' -f3)"
-	sleep 2
-	stop_load
-	event vmotion "$load" end
-	dmsetup remove bvm
+	vmotion_run vmotion "$load" switch
 	case " ${MIRROR_LOADS:-randwrite-4k} " in
 	*" $load "*) mirror_run dm-mirror "$load" ;;
 	esac
@@ -189,21 +199,9 @@ done
 for share in ${SHARES-100 25 10}; do
 	[ "$share" = "$default_share" ] && continue
 	load=randwrite-4k
-	note "load $load: vmotion, busy_copy_share $share"
 	echo "$share" > "$share_param"
-	wipe "$DST"
-	dmsetup create bvm --table "0 $len linear $SRC 0"
-	start_load "vmotion-share-$share-$load" "$load" /dev/mapper/bvm 3600
-	sleep 2
-	event "vmotion-share-$share" "$load" start
-	vmotion migrate --no-switch --region-size $((REGION / 2))K bvm "$DST" \
-		> "$OUT/vmotion-share-$share-$load.migrate" 2>&1
-	event "vmotion-share-$share" "$load" sync
+	vmotion_run "vmotion-share-$share" "$load"
 	event "vmotion-share-$share" "$load" share "$share"
-	sleep 2
-	stop_load
-	event "vmotion-share-$share" "$load" end
-	dmsetup remove bvm
 	echo "$default_share" > "$share_param"
 	mirror_run "dm-mirror-pair-$share" "$load"
 done
