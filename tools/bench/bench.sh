@@ -35,12 +35,32 @@ ms() { date +%s%3N; }
 event() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(ms)" "${4:-}" >> "$ev"; }
 note() { echo "bench: $*" >&2; }
 
+# Before anything is written: two distinct block devices, big enough
+# (pvmove needs room for LVM's metadata), not in use; on a real rig, none
+# with a signature unless BENCH_DESTROY_DATA=yes (the guest's disks are
+# throwaway files).
+refuse() {
+	echo "bench: $*" >&2
+	exit 1
+}
+need=$(((SIZE + 8) * 1048576))
+for d in "$SRC" "$DST"; do
+	[ -b "$d" ] || refuse "$d: not a block device"
+	bytes=$(blockdev --getsize64 "$d")
+	[ "$bytes" -ge "$need" ] ||
+		refuse "$d: $bytes bytes; SIZE=$SIZE needs $need ($SIZE MiB and 8 MiB for LVM's metadata)"
+	python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))' "$d" 2>/dev/null ||
+		refuse "$d: in use (mounted, swap, or held by device-mapper, md or LVM)"
+done
+[ "$(stat -L -c %t:%T "$SRC")" != "$(stat -L -c %t:%T "$DST")" ] ||
+	refuse "SRC and DST are the same device ($SRC, $DST)"
 if [ -z "${VM_GUEST:-}" ] && [ "${BENCH_DESTROY_DATA:-}" != yes ]; then
 	for d in "$SRC" "$DST"; do
-		if blkid -p "$d" >/dev/null 2>&1; then
-			echo "bench: $d carries a signature ($(blkid -p -o value -s TYPE "$d")); every byte of $SRC and $DST is overwritten: set BENCH_DESTROY_DATA=yes to go on" >&2
-			exit 1
-		fi
+		# blkid -p exits 2 when it finds nothing
+		sig=$({ blkid -p -o export "$d" 2>/dev/null || true; } |
+			sed -n 's/^TYPE=//p; s/^PTTYPE=/partition table /p' | head -1)
+		[ -z "$sig" ] ||
+			refuse "$d carries a signature ($sig); every byte of $SRC and $DST is overwritten: set BENCH_DESTROY_DATA=yes to go on"
 	done
 fi
 
