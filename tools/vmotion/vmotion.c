@@ -431,7 +431,7 @@ static int replace_table(const char *name, const struct table *t)
 		return -1;
 	}
 	if (resume(name)) {
-		err("%s: resume with the %s table failed; restoring the old table",
+		err("%s: resume with the %s table failed (see dmesg); the old table stays",
 		    name, t->type);
 		clear_inactive(name);
 		resume(name);
@@ -908,7 +908,7 @@ static int switch_suspended(const char *name, struct device *d)
 		return -1;
 	}
 	if (resume_at(name, &t1)) {
-		err("%s: resume on the destination failed; back to the vmotion table", name);
+		err("%s: resume on the destination failed (see dmesg); back to the vmotion table", name);
 		clear_inactive(name);
 		resume(name);
 		return -1;
@@ -935,7 +935,7 @@ static int cmd_switch_dev(const char *name)
 		goto out;
 	linear_table(d, true, t);
 	if (reload(name, t)) {
-		err("%s: the kernel refused the linear table; left migrating", name);
+		err("%s: the kernel refused the linear table (see dmesg); left migrating", name);
 		clear_inactive(name);
 		goto out;
 	}

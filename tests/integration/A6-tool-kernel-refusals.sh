@@ -1,0 +1,60 @@
+#!/bin/bash
+# switch and abort when the resume that swaps in the linear table fails (the disk under it shrank): exit 1, the vmotion table live and unsuspended, no inactive table left, fio verify unbroken; both work once the disk is back.
+. "$(dirname "$0")/../lib.sh"
+load_vmotion
+
+len=$((64 * 2048))
+short=$((48 * 2048))
+wipe /dev/vda /dev/vdb
+fill /dev/vda 0 $len 61
+dmsetup create ks --table "0 $len linear /dev/vda 0"
+dmsetup create kd --table "0 $len linear /dev/vdb 0"
+dmsetup create km --table "0 $len linear /dev/mapper/ks 0"
+vmotion migrate --no-switch km /dev/mapper/kd > /tmp/km.out 2>&1 || { cat /tmp/km.out; fail "migrate"; }
+mig_table=$(dmsetup table km)
+# the application writes the first 16 MiB throughout
+fio_loop_start km /dev/mapper/km 16M 4k
+sleep 2
+
+# refused MESSAGE ARGS...: vmotion exits 1 saying MESSAGE; km unchanged
+refused() {
+	local msg=$1 rc=0
+	shift
+	vmotion "$@" > /tmp/out 2>&1 || rc=$?
+	expect_eq "exit status of 'vmotion $*'" 1 "$rc"
+	grep -qF -- "$msg" /tmp/out || fail "'vmotion $*': expected '$msg', got: $(cat /tmp/out)"
+	expect_eq "table after 'vmotion $*'" "$mig_table" "$(dmsetup table km)"
+	dmsetup info km | grep -q "State: *ACTIVE" || fail "'vmotion $*' left km suspended"
+	dmsetup info km | grep -q "Tables present: *LIVE$" ||
+		fail "'vmotion $*' left a table behind: $(dmsetup info km)"
+	expect_eq "state after 'vmotion $*'" synced "$(vm_state km)"
+}
+
+# The destination shrinks under the migration: the linear table onto it no
+# longer fits.  The kernel takes the table but checks the device sizes when
+# the resume swaps it in, so the resume fails with the device suspended.
+dmsetup reload kd --table "0 $short linear /dev/vdb 0"
+dmsetup resume kd
+refused "km: resume on the destination failed (see dmesg); back to the vmotion table" switch km
+dmesg | grep -q "too small for target" || fail "the kernel did not say why it refused"
+dmsetup reload kd --table "0 $len linear /dev/vdb 0"
+dmsetup resume kd
+
+# the source shrinks: abort's linear table onto it no longer fits
+dmsetup reload ks --table "0 $short linear /dev/vda 0"
+dmsetup resume ks
+refused "km: resume with the linear table failed (see dmesg); the old table stays" abort km
+dmsetup reload ks --table "0 $len linear /dev/vda 0"
+dmsetup resume ks
+
+kill -0 "$FIO_LOOP_PID" 2>/dev/null || fail "fio stopped before the switch: the test proved nothing"
+vmotion switch km > /tmp/sw.out 2>&1 || { cat /tmp/sw.out; fail "switch after the disk came back"; }
+sleep 2
+fio_loop_stop km
+expect_eq "table after the switch" "0 $len linear $(majmin /dev/mapper/kd) 0" "$(dmsetup table km)"
+# what fio did not write came over byte for byte
+same_range /dev/mapper/km 32768 /dev/vda 32768 $((len - 32768))
+same_range /dev/vdb 32768 /dev/vda 32768 $((len - 32768))
+dmsetup remove km
+dmsetup remove kd
+dmsetup remove ks
