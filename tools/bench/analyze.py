@@ -163,6 +163,29 @@ for r in rows:
       f"{fmt(d and d['p50'] / 1000, 2)} | {fmt(d and d['p99'] / 1000, 2)} | "
       f"{fmt(d and d['p999'] / 1000, 2)} |")
 w("")
+# ---- the three systems side by side, load by load
+cmp_loads = [l for l in ["idle"] + loads
+             if get("dm-mirror", l) or get("pvmove", l)]
+if cmp_loads:
+    w("## vmotion against dm-mirror and pvmove")
+    w("")
+    w("The same data and load for each system, run one after the other"
+      " (vmotion, dm-mirror, pvmove). Times in seconds; IOPS and p99 latency"
+      " (ms) during the migration; an IOPS ratio above 1 favours vmotion.")
+    w("")
+    w("| load | time: vmotion | dm-mirror | pvmove | IOPS: vmotion | dm-mirror | pvmove "
+      "| vmotion / dm-mirror | vmotion / pvmove | p99: vmotion | dm-mirror | pvmove |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for l in cmp_loads:
+        v, m, p = get("vmotion", l), get("dm-mirror", l), get("pvmove", l)
+        iops = [r and r["during"] and r["during"]["iops"] for r in (v, m, p)]
+        p99 = [r and r["during"] and r["during"]["p99"] / 1000 for r in (v, m, p)]
+        w(f"| {l} | " + " | ".join(fmt(r and r["time"]) for r in (v, m, p)) + " | "
+          + " | ".join(fmt(i, 0) for i in iops) + " | "
+          + f"{fmt(iops[0] / iops[1] if iops[0] and iops[1] else None, 2)} | "
+          + f"{fmt(iops[0] / iops[2] if iops[0] and iops[2] else None, 2)} | "
+          + " | ".join(fmt(q, 2) for q in p99) + " |")
+    w("")
 # ---- the copier's share of a busy device (busy_copy_share)
 default_share = events.get(("vmotion", "idle"), {}).get("share")
 mir = get("dm-mirror", "randwrite-4k")

@@ -7,6 +7,7 @@
 #   SIZE       data size in MiB (default 1024)
 #   RUNTIME    seconds of baseline load (default 15)
 #   LOADS      fio jobs from tools/bench/*.fio (default: all five)
+#   MIRROR_LOADS  the loads dm-mirror and pvmove run under too (default: LOADS)
 #   REGION     region size in sectors (default 1024)
 #   SHARES     busy_copy_share values to run 4 KiB random writes under, besides
 #              the module's default (default "100 25 10"; "" for none)
@@ -25,6 +26,7 @@ SIZE=${SIZE:-1024}
 RUNTIME=${RUNTIME:-15}
 REGION=${REGION:-1024}
 LOADS=${LOADS:-randwrite-4k randwrite-4k-light randread-4k mixed-70-30 seqwrite-1m}
+MIRROR_LOADS=${MIRROR_LOADS-$LOADS}
 OUT=${OUT:?set OUT}
 len=$((SIZE * 2048))
 mkdir -p "$OUT"
@@ -197,35 +199,6 @@ mirror_run() {
 	dmsetup remove bmir
 }
 
-# dm-mirror runs right after vmotion under the same load, and again after
-# each other busy_copy_share: a slow drift of the machine (a TCG guest on a
-# shared host) then touches both sides of each ratio alike.
-for load in $LOADS; do
-	note "load $load: baseline on linear"
-	dmsetup create bl --table "0 $len linear $SRC 0"
-	start_load "linear-$load" "$load" /dev/mapper/bl "$RUNTIME"
-	event linear "$load" start
-	wait "$LOAD_PID" || true
-	event linear "$load" end
-	dmsetup remove bl
-
-	vmotion_run vmotion "$load" switch
-	case " ${MIRROR_LOADS:-randwrite-4k} " in
-	*" $load "*) mirror_run dm-mirror "$load" ;;
-	esac
-done
-
-# The copier's share of a busy device against the application's IOPS
-for share in ${SHARES-100 25 10}; do
-	[ "$share" = "$default_share" ] && continue
-	load=randwrite-4k
-	echo "$share" > "$share_param"
-	vmotion_run "vmotion-share-$share" "$load"
-	event "vmotion-share-$share" "$load" share "$share"
-	echo "$default_share" > "$share_param"
-	mirror_run "dm-mirror-pair-$share" "$load"
-done
-
 # pvmove: LVM on the same two disks; the LV starts on SRC
 note "pvmove"
 export LVM_SYSTEM_DIR=$OUT/lvm
@@ -260,8 +233,38 @@ pvmove_run() {
 	pvremove -qq -ff -y "$SRC" "$DST"
 }
 pvmove_run idle
-for load in ${MIRROR_LOADS:-randwrite-4k}; do
-	pvmove_run "$load"
+
+# dm-mirror and pvmove run right after vmotion under the same load, and
+# dm-mirror again after each other busy_copy_share: a slow drift of the
+# machine (a TCG guest on a shared host) then touches every side of each
+# ratio alike.
+for load in $LOADS; do
+	note "load $load: baseline on linear"
+	dmsetup create bl --table "0 $len linear $SRC 0"
+	start_load "linear-$load" "$load" /dev/mapper/bl "$RUNTIME"
+	event linear "$load" start
+	wait "$LOAD_PID" || true
+	event linear "$load" end
+	dmsetup remove bl
+
+	vmotion_run vmotion "$load" switch
+	case " $MIRROR_LOADS " in
+	*" $load "*)
+		mirror_run dm-mirror "$load"
+		pvmove_run "$load"
+		;;
+	esac
+done
+
+# The copier's share of a busy device against the application's IOPS
+for share in ${SHARES-100 25 10}; do
+	[ "$share" = "$default_share" ] && continue
+	load=randwrite-4k
+	echo "$share" > "$share_param"
+	vmotion_run "vmotion-share-$share" "$load"
+	event "vmotion-share-$share" "$load" share "$share"
+	echo "$default_share" > "$share_param"
+	mirror_run "dm-mirror-pair-$share" "$load"
 done
 
 note "analysis"
