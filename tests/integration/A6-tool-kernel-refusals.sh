@@ -1,5 +1,5 @@
 #!/bin/bash
-# switch and abort when the resume that swaps in the linear table fails (the disk under it shrank): exit 1, the vmotion table live and unsuspended, no inactive table left, fio verify unbroken; both work once the disk is back.
+# switch refuses a destination that died while idle, and switch and abort roll back when the resume that swaps in the linear table fails (a disk under it shrank): exit 1, vmotion table live and unsuspended, no inactive table left, fio verify unbroken; both work once the disk is back.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
@@ -12,9 +12,6 @@ dmsetup create kd --table "0 $len linear /dev/vdb 0"
 dmsetup create km --table "0 $len linear /dev/mapper/ks 0"
 vmotion migrate --no-switch km /dev/mapper/kd > /tmp/km.out 2>&1 || { cat /tmp/km.out; fail "migrate"; }
 mig_table=$(dmsetup table km)
-# the application writes the first 16 MiB throughout
-fio_loop_start km /dev/mapper/km 16M 4k
-sleep 2
 
 # refused MESSAGE ARGS...: vmotion exits 1 saying MESSAGE; km unchanged
 refused() {
@@ -29,6 +26,18 @@ refused() {
 		fail "'vmotion $*' left a table behind: $(dmsetup info km)"
 	expect_eq "state after 'vmotion $*'" synced "$(vm_state km)"
 }
+
+# The destination dies while nothing writes to the device: the target has
+# seen no error and says synced; the tool's read before the suspend notices.
+dmsetup reload kd --table "0 $len error"
+dmsetup resume kd
+refused "km: the destination $(majmin /dev/mapper/kd) does not answer a read (Input/output error); left migrating" switch km
+dmsetup reload kd --table "0 $len linear /dev/vdb 0"
+dmsetup resume kd
+
+# the application writes the first 16 MiB from now on
+fio_loop_start km /dev/mapper/km 16M 4k
+sleep 2
 
 # The destination shrinks under the migration: the linear table onto it no
 # longer fits.  The kernel takes the table but checks the device sizes when

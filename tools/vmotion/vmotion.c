@@ -885,6 +885,40 @@ static bool in_sync(const char *name, struct device *d)
 	return true;
 }
 
+/*
+ * Read the first block of every segment's destination.  A destination that
+ * died while the device was idle has had no write the target could see
+ * fail, so its status still says synced: this read is what notices, while
+ * the source still serves everything.
+ */
+static bool dest_answers(const char *name, const struct device *d)
+{
+	for (int i = 0; i < d->nr; i++) {
+		const struct segment *s = &d->seg[i];
+		char *path = blkid_devno_to_devname(s->dest);
+		void *buf = NULL;
+		ssize_t n = -1;
+		int fd = -1, e;
+
+		errno = ENODEV;
+		if (path)
+			fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (fd >= 0 && !posix_memalign(&buf, 4096, 4096))
+			n = pread(fd, buf, 4096, (off_t)(s->dest_off * 512) & ~(off_t)4095);
+		e = n < 0 ? errno : EIO;
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		free(path);
+		if (n != 4096) {
+			err("%s: the destination %u:%u does not answer a read (%s); left migrating",
+			    name, major(s->dest), minor(s->dest), strerror(e));
+			return false;
+		}
+	}
+	return true;
+}
+
 static int switch_suspended(const char *name, struct device *d)
 {
 	double t0, t1;
@@ -931,7 +965,8 @@ static int cmd_switch_dev(const char *name)
 	int rc = EXIT_FAILED;
 	int prio;
 
-	if (!d || !t || get_migrating(name, d, true) || !in_sync(name, d))
+	if (!d || !t || get_migrating(name, d, true) || !in_sync(name, d) ||
+	    !dest_answers(name, d))
 		goto out;
 	linear_table(d, true, t);
 	if (reload(name, t)) {
