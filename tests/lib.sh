@@ -172,6 +172,32 @@ fio_loop_stop() {
 	log "fio: $(cat "/tmp/fio-$1.passes") verified passes"
 }
 
+# hotplug_disk INDEX: plug in the disk that run-vm --hotplug prepared with
+# serial vmdisk<INDEX>, through QEMU's monitor (PCI hotplug, as a disk
+# plugged into a server), and print its /dev node once the kernel has it.
+hotplug_disk() {
+	local i=$1 t d
+	[ -d "${VM_OUT:-}/hotplug" ] || fail "hotplug_disk: not in a run-vm guest"
+	touch "$VM_OUT/hotplug/req-$i"
+	for ((t = 0; t < 300; t++)); do
+		[ -e "$VM_OUT/hotplug/done-$i" ] && break
+		[ -e "$VM_OUT/hotplug/failed-$i" ] &&
+			fail "plugging in disk $i: $(cat "$VM_OUT/hotplug/failed-$i")"
+		sleep 0.1
+	done
+	[ -e "$VM_OUT/hotplug/done-$i" ] || fail "plugging in disk $i: no answer from run-vm"
+	for ((t = 0; t < 300; t++)); do
+		for d in /sys/block/vd*; do
+			if [ "$(cat "$d/serial" 2>/dev/null)" = "vmdisk$i" ]; then
+				echo "/dev/${d##*/}"
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	fail "disk $i was plugged in but no /sys/block/vd* has serial vmdisk$i"
+}
+
 majmin() {
 	local d
 	d=$(readlink -f "$1")

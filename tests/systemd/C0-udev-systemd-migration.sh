@@ -1,11 +1,11 @@
 #!/bin/bash
-# With systemd as PID 1 and udevd: plugging the configured disk makes systemd start vmotion-migrate@mig.service, which migrates under fio load and switches; another disk starts nothing; an unsafe one is refused, untouched.
+# With systemd as PID 1 and udevd: hot-plugging the configured disk (PCI hotplug through QEMU's monitor) makes systemd start vmotion-migrate@mig.service, which migrates under fio load and switches; another hot-plugged disk starts nothing; an unsafe one is refused, untouched.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 [ "$(ps -p 1 -o comm=)" = systemd ] || fail "systemd is not PID 1 (run with run-vm --systemd)"
 
 len=$((64 * 2048))
-wipe /dev/vda /dev/vdc /dev/vdd
+wipe /dev/vda /dev/vdd
 fill /dev/vda 2048 $len 71
 fill /dev/vda $((2048 + len)) $len 72
 mkfs.ext4 -q -F /dev/vdd 64M
@@ -17,7 +17,7 @@ sed "s|@SBINDIR@|$REPO/tools/vmotion|" "$REPO/tools/systemd/vmotion-migrate@.ser
 	> /etc/systemd/system/vmotion-migrate@.service
 mkdir -p /etc/vmotion
 cat > /etc/vmotion/migrations.conf <<CONF
-mig   serial=vmdisk2   --rate 32M
+mig   serial=vmdisk5   --rate 32M
 mig2  by-id=virtio-vmdisk3
 CONF
 udevadm control --reload
@@ -44,24 +44,27 @@ wait_unit() {
 
 fio_loop_start sd /dev/mapper/mig 32M 4k
 sleep 2
-# a disk nobody configured appears: nothing starts
-udevadm trigger --action=add --settle /sys/block/vdb
+# a disk nobody configured is plugged in: nothing starts
+other=$(hotplug_disk 4)
+udevadm settle
 sleep 1
+[ -b "/dev/disk/by-id/virtio-vmdisk4" ] || fail "udev did not see the plugged disk $other"
 [ -z "$(systemctl list-units --all --no-legend 'vmotion-migrate@*')" ] ||
-	fail "a unit started for vdb: $(systemctl list-units --all --no-legend 'vmotion-migrate@*')"
+	fail "a unit started for $other: $(systemctl list-units --all --no-legend 'vmotion-migrate@*')"
 
-# the new disk for mig appears
-udevadm trigger --action=add --settle /sys/block/vdc
+# the new disk for mig is plugged in
+new=$(hotplug_disk 5)
+log "plugged in: $other (vmdisk4), $new (vmdisk5)"
 wait_unit mig
 journalctl -b -o cat -u vmotion-migrate@mig.service > /tmp/mig.journal
 cat /tmp/mig.journal
 expect_eq "result of vmotion-migrate@mig" success "$(systemctl show -p Result --value vmotion-migrate@mig.service)"
-grep -q "^mig: switched to the destination ($(majmin /dev/vdc)); I/O paused for" /tmp/mig.journal ||
+grep -q "^mig: switched to the destination ($(majmin "$new")); I/O paused for" /tmp/mig.journal ||
 	fail "no switch in the unit's journal"
-expect_eq "mig table" "0 $len linear $(majmin /dev/vdc) 0" "$(dmsetup table mig)"
+expect_eq "mig table" "0 $len linear $(majmin "$new") 0" "$(dmsetup table mig)"
 sleep 2
 fio_loop_stop sd
-same_range /dev/vda $((2048 + 32 * 2048)) /dev/vdc $((32 * 2048)) $((32 * 2048))
+same_range /dev/vda $((2048 + 32 * 2048)) "$new" $((32 * 2048)) $((32 * 2048))
 
 # the unsafe disk for mig2 appears: refused, logged, untouched
 udevadm trigger --action=add --settle /sys/block/vdd
