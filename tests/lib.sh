@@ -172,6 +172,21 @@ fio_loop_stop() {
 	log "fio: $(cat "/tmp/fio-$1.passes") verified passes"
 }
 
+# vmotion_refused DEV TABLE EXIT MESSAGE ARGS...: `vmotion ARGS` exits EXIT
+# saying MESSAGE, and leaves DEV as it was: TABLE live, not suspended, no
+# inactive table left behind.
+vmotion_refused() {
+	local dev=$1 table=$2 want=$3 msg=$4 rc=0
+	shift 4
+	vmotion "$@" > /tmp/out 2>&1 || rc=$?
+	expect_eq "exit status of 'vmotion $*'" "$want" "$rc"
+	grep -qF -- "$msg" /tmp/out || fail "'vmotion $*': expected '$msg', got: $(cat /tmp/out)"
+	expect_eq "table after 'vmotion $*'" "$table" "$(dmsetup table "$dev")"
+	dmsetup info "$dev" | grep -q "State: *ACTIVE" || fail "'vmotion $*' left $dev suspended"
+	dmsetup info "$dev" | grep -q "Tables present: *LIVE$" ||
+		fail "'vmotion $*' left a table behind: $(dmsetup info "$dev")"
+}
+
 # hotplug_disk INDEX: plug in the disk that run-vm --hotplug prepared with
 # serial vmdisk<INDEX>, through QEMU's monitor (PCI hotplug, as a disk
 # plugged into a server), and print its /dev node once the kernel has it.

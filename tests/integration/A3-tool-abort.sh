@@ -15,11 +15,9 @@ sleep 3
 expect_eq state copying "$(vmotion status ab | cut -d' ' -f2)"
 
 # switch refuses while copying, and leaves the device running
-if vmotion switch ab > /tmp/sw.out 2>&1; then fail "switch succeeded while copying"; fi
-grep -q "not in sync" /tmp/sw.out || fail "switch: $(cat /tmp/sw.out)"
-dmsetup info ab | grep -q "State: *ACTIVE" || fail "device left suspended"
-dmsetup table ab | grep -q " vmotion " || fail "table changed by a refused switch"
-dmsetup info ab | grep -q "Tables present: *LIVE$" || fail "refused switch left a table: $(dmsetup info ab)"
+mig_table=$(dmsetup table ab)
+case "$mig_table" in *" vmotion "*) ;; *) fail "not migrating: $mig_table" ;; esac
+vmotion_refused ab "$mig_table" 1 "not in sync" switch ab
 
 vmotion abort ab
 expect_eq "table after abort" "$orig" "$(dmsetup table ab)"

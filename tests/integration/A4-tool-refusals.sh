@@ -10,13 +10,7 @@ orig=$(dmsetup table r)
 
 # refused EXIT MESSAGE ARGS...: vmotion exits EXIT, says MESSAGE, changes nothing
 refused() {
-	local want=$1 msg=$2 rc=0
-	shift 2
-	vmotion "$@" > /tmp/out 2>&1 || rc=$?
-	expect_eq "exit status of 'vmotion $*'" "$want" "$rc"
-	grep -qF -- "$msg" /tmp/out || fail "'vmotion $*': expected '$msg', got: $(cat /tmp/out)"
-	expect_eq "table after 'vmotion $*'" "$orig" "$(dmsetup table r)"
-	dmsetup info r | grep -q "State: *ACTIVE" || fail "'vmotion $*' left r suspended"
+	vmotion_refused r "$orig" "$@"
 }
 
 # too small: a 1 MiB view of vdb

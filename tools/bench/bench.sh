@@ -200,7 +200,6 @@ mirror_run() {
 }
 
 # pvmove: LVM on the same two disks; the LV starts on SRC
-note "pvmove"
 export LVM_SYSTEM_DIR=$OUT/lvm
 mkdir -p "$LVM_SYSTEM_DIR"
 cat > "$LVM_SYSTEM_DIR/lvm.conf" <<EOF
@@ -210,6 +209,7 @@ global { use_lvmpolld = 0 }
 EOF
 pvmove_run() {
 	local load=$1
+	note "load $load: pvmove"
 	wipe "$SRC"
 	wipe "$DST"
 	pvcreate -qq -ff -y "$SRC" "$DST"

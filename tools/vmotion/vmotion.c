@@ -898,14 +898,16 @@ static bool dest_answers(const char *name, const struct device *d)
 		char *path = blkid_devno_to_devname(s->dest);
 		void *buf = NULL;
 		ssize_t n = -1;
-		int fd = -1, e;
+		int fd = -1, e = ENODEV;
 
-		errno = ENODEV;
-		if (path)
+		if (path) {
 			fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-		if (fd >= 0 && !posix_memalign(&buf, 4096, 4096))
+			e = fd < 0 ? errno : posix_memalign(&buf, 4096, 4096);
+		}
+		if (fd >= 0 && !e) {
 			n = pread(fd, buf, 4096, (off_t)(s->dest_off * 512) & ~(off_t)4095);
-		e = n < 0 ? errno : EIO;
+			e = n < 0 ? errno : EIO;
+		}
 		if (fd >= 0)
 			close(fd);
 		free(buf);
