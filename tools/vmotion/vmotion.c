@@ -872,17 +872,25 @@ static void critical_leave(int prio)
 	munlockall();
 }
 
-static bool in_sync(const char *name, struct device *d)
+/*
+ * Before the suspend, a device not in sync is left as it was.  After it, a
+ * write that failed on the destination while the suspend waited for it has
+ * taken the device out of sync: it resumes on its vmotion table.
+ */
+static bool in_sync(const char *name, struct device *d, bool suspended)
 {
 	struct progress p;
 
 	progress_of(d, &p);
-	if (strcmp(p.state, DM_VMOTION_STATE_SYNCED) || p.synced != p.total) {
+	if (!strcmp(p.state, DM_VMOTION_STATE_SYNCED) && p.synced == p.total)
+		return true;
+	if (suspended)
+		err("%s: fell out of sync during the suspend (%s, %" PRIu64 "/%" PRIu64 " regions): resumed on the vmotion table",
+		    name, p.state, p.synced, p.total);
+	else
 		err("%s: not in sync (%s, %" PRIu64 "/%" PRIu64 " regions): left as it was",
 		    name, p.state, p.synced, p.total);
-		return false;
-	}
-	return true;
+	return false;
 }
 
 /*
@@ -938,7 +946,7 @@ static int switch_suspended(const char *name, struct device *d)
 		return -1;
 	}
 	/* checked again now that no write can fail the destination */
-	if (!in_sync(name, d)) {
+	if (!in_sync(name, d, true)) {
 		clear_inactive(name);
 		resume(name);
 		return -1;
@@ -967,7 +975,7 @@ static int cmd_switch_dev(const char *name)
 	int rc = EXIT_FAILED;
 	int prio;
 
-	if (!d || !t || get_migrating(name, d, true) || !in_sync(name, d) ||
+	if (!d || !t || get_migrating(name, d, true) || !in_sync(name, d, false) ||
 	    !dest_answers(name, d))
 		goto out;
 	linear_table(d, true, t);
