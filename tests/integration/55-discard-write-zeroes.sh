@@ -1,0 +1,59 @@
+#!/bin/bash
+# Discards and write-zeroes of 4 KiB to 1 MiB (across region boundaries, into regions in sync, not in sync and being copied) during a migration under fio verify: the device reads zeros where they went and its data everywhere else, and after sync the destination equals the source byte for byte; with no_discard_passdown, write-zeroes still reach the destination.
+. "$(dirname "$0")/../lib.sh"
+load_vmotion
+
+len=$((128 * 2048))		# 128 MiB in 2048 regions of 64 KiB
+first=8192 blocks=32768		# 4 KiB blocks: fio keeps the first 32 MiB
+
+# zero_ops DEV EXPECT OPS: discard (or, with OPS=zeroes, write-zeroes) random
+# ranges of DEV beyond fio's area until the migration is in sync, then 20
+# more, applying each to the expected image EXPECT; prints how many went in
+# while copying.
+zero_ops() {
+	local dev=$1 expect=$2 ops=$3 n=0 during=0 after=0 off cnt
+	while [ "$after" -lt 20 ]; do
+		off=$((first + (RANDOM * 32768 + RANDOM) % (blocks - first)))
+		cnt=$((1 + RANDOM % 256))
+		[ $((off + cnt)) -le $blocks ] || cnt=$((blocks - off))
+		if [ "$ops" = zeroes ] || [ $((n % 2)) = 1 ]; then
+			blkdiscard -z -o $((off * 4096)) -l $((cnt * 4096)) "$dev" || return 1
+		else
+			blkdiscard -o $((off * 4096)) -l $((cnt * 4096)) "$dev" || return 1
+		fi
+		dd if=/dev/zero of="$expect" bs=4k seek=$off count=$cnt conv=notrunc status=none
+		n=$((n + 1))
+		if [ "$(vm_state mig)" = synced ]; then
+			after=$((after + 1))
+		else
+			during=$((during + 1))
+		fi
+	done
+	echo $during
+}
+
+for feats in "rate 8192" "rate 8192 no_discard_passdown"; do
+	ops=both
+	[[ $feats == *no_discard_passdown* ]] && ops=zeroes
+	log "features: $feats; operations: $ops"
+	wipe $SRC $DST
+	fill $SRC $SRC_OFF $len 17
+	# the destination holds other data: nothing may stay of it
+	fill $DST $DST_OFF $len 18
+	dd if=$SRC of=/tmp/expect bs=1M skip=$((SRC_OFF / 2048)) count=128 iflag=direct status=none
+	start_migration mig $len 128 $feats
+	fio_verify dz /dev/mapper/mig 32M 4k &
+	fio_pid=$!
+	during=$(zero_ops /dev/mapper/mig /tmp/expect $ops) || fail "blkdiscard failed ($feats)"
+	log "$during operations while copying: $(vm_status mig)"
+	[ "$during" -ge 10 ] || fail "only $during operations while copying: the test proved little"
+	wait $fio_pid || fail "fio exited with an error ($feats)"
+	fio_ok dz
+	wait_state mig synced 600
+	expect_eq "dest errors" 0 "$(vm_field mig 5)"
+	cmp <(dd if=/dev/mapper/mig bs=4k skip=$first iflag=direct status=none) \
+	    <(dd if=/tmp/expect bs=4k skip=$first status=none) ||
+		fail "the device does not read what was written, discarded and zeroed ($feats)"
+	same_range $SRC $SRC_OFF $DST $DST_OFF $len
+	dmsetup remove mig
+done
