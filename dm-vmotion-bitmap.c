@@ -11,6 +11,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "dm-vmotion-bitmap.h"
@@ -23,7 +24,20 @@ struct dm_vmb {
 	/* Number of bits set in @bits; changed together with them. */
 	atomic_long_t nr_synced;
 	unsigned long *bits;
+
+	/*
+	 * Regions written while not in sync, in two generations: @written[@gen]
+	 * now, the other one before the last dm_vmb_age_written().
+	 */
+	unsigned long *written[2];
+	unsigned int gen;
 };
+
+static unsigned long *alloc_bits(unsigned long nr)
+{
+	return kvcalloc(BITS_TO_LONGS(nr), sizeof(unsigned long),
+			GFP_KERNEL | __GFP_NOWARN);
+}
 
 /*---------------------------------------------------------------------------*/
 /* Creation */
@@ -49,10 +63,11 @@ struct dm_vmb *dm_vmb_create(sector_t dev_sectors, sector_t region_sectors,
 	vmb->dev_sectors = dev_sectors;
 	vmb->region_shift = __ffs(region_sectors);
 	vmb->nr_regions = nr_regions;
-	vmb->bits = kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(unsigned long),
-			     GFP_KERNEL | __GFP_NOWARN);
-	if (!vmb->bits) {
-		kfree(vmb);
+	vmb->bits = alloc_bits(nr_regions);
+	vmb->written[0] = alloc_bits(nr_regions);
+	vmb->written[1] = alloc_bits(nr_regions);
+	if (!vmb->bits || !vmb->written[0] || !vmb->written[1]) {
+		dm_vmb_destroy(vmb);
 		return ERR_PTR(-ENOMEM);
 	}
 
@@ -70,6 +85,8 @@ void dm_vmb_destroy(struct dm_vmb *vmb)
 	if (!vmb)
 		return;
 	kvfree(vmb->bits);
+	kvfree(vmb->written[0]);
+	kvfree(vmb->written[1]);
 	kfree(vmb);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_destroy);
@@ -115,7 +132,7 @@ EXPORT_SYMBOL_GPL(dm_vmb_region_len);
 size_t dm_vmb_mem_bytes(struct dm_vmb *vmb)
 {
 	return sizeof(*vmb) +
-	       BITS_TO_LONGS(vmb->nr_regions) * sizeof(unsigned long);
+	       3 * BITS_TO_LONGS(vmb->nr_regions) * sizeof(unsigned long);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_mem_bytes);
 
@@ -193,6 +210,74 @@ unsigned long dm_vmb_next_synced(struct dm_vmb *vmb, unsigned long region)
 	return find_next_bit(vmb->bits, vmb->nr_regions, region);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_next_synced);
+
+/*---------------------------------------------------------------------------*/
+/* Regions written while not in sync */
+
+void dm_vmb_mark_written(struct dm_vmb *vmb, unsigned long region)
+{
+	unsigned long *w = vmb->written[READ_ONCE(vmb->gen)];
+
+	if (WARN_ON_ONCE(region >= vmb->nr_regions))
+		return;
+	/* read first: once the bit is set, the line stays shared */
+	if (!test_bit(region, w))
+		set_bit(region, w);
+}
+EXPORT_SYMBOL_GPL(dm_vmb_mark_written);
+
+bool dm_vmb_is_written(struct dm_vmb *vmb, unsigned long region)
+{
+	if (WARN_ON_ONCE(region >= vmb->nr_regions))
+		return false;
+	return test_bit(region, vmb->written[0]) ||
+	       test_bit(region, vmb->written[1]);
+}
+EXPORT_SYMBOL_GPL(dm_vmb_is_written);
+
+void dm_vmb_age_written(struct dm_vmb *vmb)
+{
+	unsigned int old = !vmb->gen;
+	unsigned long *w = vmb->written[old];
+	unsigned long i;
+
+	/*
+	 * Nobody marks the old generation any more, unless a writer read
+	 * @gen a whole generation ago; a mark lost to the clearing only makes
+	 * a region look cold early.  These bits order the copies, they never
+	 * decide what is in sync.  Clear a word at a time, writing only the
+	 * words that have a bit set, then make it the current generation.
+	 */
+	for (i = 0; i < BITS_TO_LONGS(vmb->nr_regions); i++) {
+		if (READ_ONCE(w[i]))
+			WRITE_ONCE(w[i], 0);
+		if (!(i % 4096))
+			cond_resched();
+	}
+	WRITE_ONCE(vmb->gen, old);
+}
+EXPORT_SYMBOL_GPL(dm_vmb_age_written);
+
+unsigned long dm_vmb_next_cold(struct dm_vmb *vmb, unsigned long region)
+{
+	unsigned long n = vmb->nr_regions;
+
+	/*
+	 * Leap over the three bitmaps: every region before the first zero
+	 * bit of one of them, from a region that is zero in those before,
+	 * has a bit set somewhere.
+	 */
+	while (region < n) {
+		unsigned long r = find_next_zero_bit(vmb->bits, n, region);
+
+		region = find_next_zero_bit(vmb->written[0], n, r);
+		region = find_next_zero_bit(vmb->written[1], n, region);
+		if (region == r)
+			return r;
+	}
+	return n;
+}
+EXPORT_SYMBOL_GPL(dm_vmb_next_cold);
 
 MODULE_DESCRIPTION("dm-vmotion region bitmap");
 MODULE_AUTHOR("The dm-vmotion authors");

@@ -48,6 +48,8 @@
 #define MAX_BATCH_SECTORS	2048U
 #define BUSY_BATCH_SECTORS	256U
 #define DEFAULT_BUSY_SHARE	50U
+/* A region written within one to two of these is hot: copied last */
+#define HEAT_AGE		HZ
 
 static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
 
@@ -128,7 +130,7 @@ struct vmotion {
 	 * @lock protects: writes in flight to the source alone (regions
 	 * not yet in sync), hashed by region; the registered copies; bios
 	 * released by finished copies, to be mapped again by the worker; the
-	 * copy cursor.
+	 * copy cursor and sweep.
 	 */
 	spinlock_t lock;
 	DECLARE_HASHTABLE(writes, WRITES_HASH_BITS);
@@ -137,9 +139,14 @@ struct vmotion {
 	unsigned int nr_copies;
 	struct bio_list deferred;
 	unsigned long cursor;
+	/* Copying regions not written lately; one found in this sweep */
+	bool cold_pass;
+	bool sweep_found;
 
 	/* Worker-only: earliest time the rate limit lets the next copy start */
 	u64 rate_next_ns;
+	/* Worker-only: jiffies of the last dm_vmb_age_written() */
+	unsigned long aged;
 	/*
 	 * Earliest time the next copy may start while the device is busy,
 	 * set as a copy the application competed with ends; @rest_timer
@@ -373,6 +380,7 @@ static int map_write(struct vmotion *v, struct bio *bio)
 	 * in sync on its own any more.
 	 */
 	vb->region = region;
+	dm_vmb_mark_written(v->bitmap, region);
 	if (!discard && bio_covers_region(v, bio, region))
 		set_bit(VB_FULL, &vb->flags);
 	hash_for_each_possible(v->writes, other, node, region) {
@@ -539,8 +547,25 @@ static struct vm_copy *next_copy(struct vmotion *v, bool busy, u64 now,
 		return ERR_PTR(-EAGAIN);
 	}
 
-	r = dm_vmb_next_unsynced(v->bitmap, v->cursor);
-	if (r >= nr_regions && v->cursor && !v->nr_copies) {
+	if (v->cold_pass) {
+		r = dm_vmb_next_cold(v->bitmap, v->cursor);
+		if (r >= nr_regions && v->sweep_found) {
+			/* sweep again: regions have cooled since */
+			v->sweep_found = false;
+			v->cursor = 0;
+			r = dm_vmb_next_cold(v->bitmap, 0);
+		}
+		if (r >= nr_regions) {
+			/* a whole sweep found none: the rest are hot */
+			v->cold_pass = false;
+			v->cursor = 0;
+		} else {
+			v->sweep_found = true;
+		}
+	}
+	if (!v->cold_pass)
+		r = dm_vmb_next_unsynced(v->bitmap, v->cursor);
+	if (!v->cold_pass && r >= nr_regions && v->cursor && !v->nr_copies) {
 		/* Nothing after the cursor: look behind it once more. */
 		v->cursor = 0;
 		r = dm_vmb_next_unsynced(v->bitmap, 0);
@@ -550,7 +575,8 @@ static struct vm_copy *next_copy(struct vmotion *v, bool busy, u64 now,
 
 	end = r + 1;
 	while (end < nr_regions && end - r < max &&
-	       !dm_vmb_is_synced(v->bitmap, end) && !__find_copy(v, end))
+	       !dm_vmb_is_synced(v->bitmap, end) && !__find_copy(v, end) &&
+	       !(v->cold_pass && dm_vmb_is_written(v->bitmap, end)))
 		end++;
 
 	c = list_first_entry(&v->free_copies, struct vm_copy, list);
@@ -655,6 +681,11 @@ static void do_worker(struct work_struct *ws)
 		if (map_write(v, bio) == DM_MAPIO_REMAPPED)
 			submit_bio_noacct(bio);
 
+	/* cold_pass changes only in this worker, in next_copy() */
+	if (v->cold_pass && time_after(jiffies, v->aged + HEAT_AGE)) {
+		dm_vmb_age_written(v->bitmap);
+		v->aged = jiffies;
+	}
 	do_copies(v);
 
 	if (dm_vmb_all_synced(v->bitmap) && !test_bit(VM_FAILED, &v->flags) &&
@@ -1171,6 +1202,8 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	hash_init(v->writes);
 	bio_list_init(&v->deferred);
 	init_copies(v);
+	v->cold_pass = true;
+	v->aged = jiffies;
 	INIT_DELAYED_WORK(&v->worker, do_worker);
 	vm_hrtimer_setup(&v->rest_timer, rest_timer_fn, CLOCK_MONOTONIC,
 			 HRTIMER_MODE_REL);

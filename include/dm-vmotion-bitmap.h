@@ -3,11 +3,15 @@
  * Copyright (C) 2026 The dm-vmotion authors.
  *
  * The region bitmap of dm-vmotion: one bit per region of a device, set
- * when the region is in sync on the destination.  It knows nothing of bios
- * or of the target; the target decides what "in sync" means.
+ * when the region is in sync on the destination, and two more that say
+ * which regions were written lately while not in sync, so that the copier
+ * can leave the application's hot regions for last.  It knows nothing of
+ * bios or of the target; the target decides what "in sync" and "written"
+ * mean.
  *
- * All functions except create and destroy are safe to call concurrently
- * from any context, interrupt context included: bits are changed with
+ * All functions except create, destroy and dm_vmb_age_written() are safe
+ * to call concurrently from any context, interrupt context included: bits
+ * are changed with
  * atomic bit operations and the count of synced regions is an atomic
  * counter kept alongside, so it is never recomputed by a scan.
  */
@@ -68,5 +72,23 @@ unsigned long dm_vmb_next_unsynced(struct dm_vmb *vmb, unsigned long region);
  * Any context.
  */
 unsigned long dm_vmb_next_synced(struct dm_vmb *vmb, unsigned long region);
+
+/*
+ * Regions written lately: dm_vmb_mark_written() marks @region in the
+ * current generation; dm_vmb_age_written() forgets the older generation
+ * and starts a new one, so a region marked since the last-but-one age is
+ * "written".  Mark and test: any context.  Age: process context, may sleep;
+ * one caller at a time.
+ */
+void dm_vmb_mark_written(struct dm_vmb *vmb, unsigned long region);
+bool dm_vmb_is_written(struct dm_vmb *vmb, unsigned long region);
+void dm_vmb_age_written(struct dm_vmb *vmb);
+
+/*
+ * The first region at or after @region that is neither synced nor written,
+ * or dm_vmb_nr_regions().  Any context; a concurrent change may or may not
+ * be seen.
+ */
+unsigned long dm_vmb_next_cold(struct dm_vmb *vmb, unsigned long region);
 
 #endif /* DM_VMOTION_BITMAP_H */

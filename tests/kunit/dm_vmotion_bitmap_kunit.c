@@ -69,7 +69,10 @@ static void create_rejects_bad_geometry(struct kunit *test)
 			-EINVAL);
 }
 
-/* 64 TiB at 512 KiB regions is 2^27 regions: 16 MiB of bitmap. */
+/*
+ * 64 TiB at 512 KiB regions is 2^27 regions: 16 MiB for each of the three
+ * bitmaps (synced, and two generations of written).
+ */
 static void large_device(struct kunit *test)
 {
 	sector_t dev = (sector_t)64 << (40 - SECTOR_SHIFT);
@@ -79,8 +82,11 @@ static void large_device(struct kunit *test)
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(vmb), "create: %ld", PTR_ERR(vmb));
 	last = dm_vmb_nr_regions(vmb) - 1;
 	KUNIT_EXPECT_EQ(test, last + 1, 1UL << 27);
-	KUNIT_EXPECT_GE(test, dm_vmb_mem_bytes(vmb), (size_t)SZ_16M);
-	KUNIT_EXPECT_LT(test, dm_vmb_mem_bytes(vmb), (size_t)SZ_16M + 4096);
+	KUNIT_EXPECT_GE(test, dm_vmb_mem_bytes(vmb), (size_t)3 * SZ_16M);
+	KUNIT_EXPECT_LT(test, dm_vmb_mem_bytes(vmb), (size_t)3 * SZ_16M + 4096);
+	dm_vmb_mark_written(vmb, last);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, last - 1), last - 1);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, last), last + 1);
 	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, last, 1), 1UL);
 	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 0), last);
 	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, last), last + 1);
@@ -206,6 +212,55 @@ static void concurrent_set(struct kunit *test)
 	dm_vmb_destroy(vmb);
 }
 
+/*
+ * Cold regions are neither synced nor written in either generation; the
+ * search leaps across words of all three bitmaps.
+ */
+static void cold_regions(struct kunit *test)
+{
+	struct dm_vmb *vmb = create(test, 8 * 300, 8, false);
+	unsigned long r;
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 300), 300UL);
+
+	/* 0-99 synced, 100-199 written in turns with the synced ones */
+	dm_vmb_set_synced(vmb, 0, 100);
+	for (r = 100; r < 200; r++) {
+		if (r % 2)
+			dm_vmb_set_synced(vmb, r, 1);
+		else
+			dm_vmb_mark_written(vmb, r);
+	}
+	KUNIT_EXPECT_TRUE(test, dm_vmb_is_written(vmb, 100));
+	KUNIT_EXPECT_FALSE(test, dm_vmb_is_written(vmb, 101));
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 0), 200UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0), 100UL);
+
+	/* 200-299 written in the next generation: nothing is cold */
+	dm_vmb_age_written(vmb);
+	dm_vmb_mark_written(vmb, 200);
+	for (r = 201; r < 300; r++)
+		dm_vmb_mark_written(vmb, r);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 0), 300UL);
+
+	/* one more age forgets 100-199, not 200-299 */
+	dm_vmb_age_written(vmb);
+	KUNIT_EXPECT_FALSE(test, dm_vmb_is_written(vmb, 100));
+	KUNIT_EXPECT_TRUE(test, dm_vmb_is_written(vmb, 250));
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 0), 100UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 101), 102UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 199), 300UL);
+
+	/* and another forgets them all; synced regions are never cold */
+	dm_vmb_age_written(vmb);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 199), 200UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 299), 299UL);
+	dm_vmb_set_synced(vmb, 299, 1);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_cold(vmb, 299), 300UL);
+	dm_vmb_destroy(vmb);
+}
+
 static struct kunit_case dm_vmotion_bitmap_cases[] = {
 	KUNIT_CASE(geometry_exact),
 	KUNIT_CASE(geometry_short_last_region),
@@ -215,6 +270,7 @@ static struct kunit_case dm_vmotion_bitmap_cases[] = {
 	KUNIT_CASE(first_and_last_region),
 	KUNIT_CASE(ranges_across_words),
 	KUNIT_CASE(concurrent_set),
+	KUNIT_CASE(cold_regions),
 	{}
 };
 

@@ -122,7 +122,8 @@ nr_regions = (size_mib * 2048 + region - 1) // region
 
 
 def bitmap_bytes(regions):
-    return (regions + 63) // 64 * 8
+    """dm_vmb_mem_bytes(): three bitmaps (in sync, written in two generations)."""
+    return 3 * ((regions + 63) // 64 * 8)
 
 
 def human(n):
