@@ -522,6 +522,32 @@ static bool may_copy(struct vmotion *v)
 }
 
 /*
+ * The next region of the cold sweep: one the application has not written
+ * lately.  At the end of a sweep that found one, sweep again; after a
+ * sweep that found none the cold pass is over, and the rest, the hot
+ * regions, are copied in ascending order from the start.  Called with
+ * v->lock held; returns dm_vmb_nr_regions() when the pass ends.
+ */
+static unsigned long __next_cold(struct vmotion *v)
+{
+	unsigned long nr_regions = dm_vmb_nr_regions(v->bitmap);
+	unsigned long r = dm_vmb_next_cold(v->bitmap, v->cursor);
+
+	if (r >= nr_regions && v->sweep_found) {
+		v->sweep_found = false;
+		v->cursor = 0;
+		r = dm_vmb_next_cold(v->bitmap, 0);
+	}
+	if (r < nr_regions) {
+		v->sweep_found = true;
+		return r;
+	}
+	v->cold_pass = false;
+	v->cursor = 0;
+	return r;
+}
+
+/*
  * Register the next batch of unsynced regions as a copy.  *@ready tells
  * whether it can start now or waits for writes already in flight to its
  * regions.  Returns ERR_PTR(-ENOENT) when nothing is left to copy, no copy
@@ -547,28 +573,15 @@ static struct vm_copy *next_copy(struct vmotion *v, bool busy, u64 now,
 		return ERR_PTR(-EAGAIN);
 	}
 
-	if (v->cold_pass) {
-		r = dm_vmb_next_cold(v->bitmap, v->cursor);
-		if (r >= nr_regions && v->sweep_found) {
-			/* sweep again: regions have cooled since */
-			v->sweep_found = false;
-			v->cursor = 0;
-			r = dm_vmb_next_cold(v->bitmap, 0);
-		}
-		if (r >= nr_regions) {
-			/* a whole sweep found none: the rest are hot */
-			v->cold_pass = false;
-			v->cursor = 0;
-		} else {
-			v->sweep_found = true;
-		}
-	}
-	if (!v->cold_pass)
+	if (v->cold_pass)
+		r = __next_cold(v);
+	if (!v->cold_pass) {
 		r = dm_vmb_next_unsynced(v->bitmap, v->cursor);
-	if (!v->cold_pass && r >= nr_regions && v->cursor && !v->nr_copies) {
-		/* Nothing after the cursor: look behind it once more. */
-		v->cursor = 0;
-		r = dm_vmb_next_unsynced(v->bitmap, 0);
+		if (r >= nr_regions && v->cursor && !v->nr_copies) {
+			/* Nothing after the cursor: look behind it once more. */
+			v->cursor = 0;
+			r = dm_vmb_next_unsynced(v->bitmap, 0);
+		}
 	}
 	if (r >= nr_regions || __find_copy(v, r))
 		goto none;

@@ -11,9 +11,8 @@
  *
  * All functions except create, destroy and dm_vmb_age_written() are safe
  * to call concurrently from any context, interrupt context included: bits
- * are changed with
- * atomic bit operations and the count of synced regions is an atomic
- * counter kept alongside, so it is never recomputed by a scan.
+ * are changed with atomic bit operations and the count of synced regions is
+ * an atomic counter kept alongside, so it is never recomputed by a scan.
  */
 #ifndef DM_VMOTION_BITMAP_H
 #define DM_VMOTION_BITMAP_H

@@ -172,6 +172,21 @@ fio_loop_stop() {
 	log "fio: $(cat "/tmp/fio-$1.passes") verified passes"
 }
 
+# migrated_on_dm P LEN SEED: LEN sectors of /dev/vda, filled from SEED, under
+# dm devices the test can break: ${P}s (linear on /dev/vda) and ${P}d (linear
+# on /dev/vdb); ${P}m, linear on ${P}s, is migrated onto ${P}d with
+# `vmotion migrate --no-switch` and left in sync.
+migrated_on_dm() {
+	local p=$1 len=$2 seed=$3
+	wipe /dev/vda /dev/vdb
+	fill /dev/vda 0 "$len" "$seed"
+	dmsetup create "${p}s" --table "0 $len linear /dev/vda 0"
+	dmsetup create "${p}d" --table "0 $len linear /dev/vdb 0"
+	dmsetup create "${p}m" --table "0 $len linear /dev/mapper/${p}s 0"
+	vmotion migrate --no-switch "${p}m" "/dev/mapper/${p}d" > "/tmp/${p}m.out" 2>&1 ||
+		{ cat "/tmp/${p}m.out"; fail "migrate ${p}m"; }
+}
+
 # vmotion_refused DEV TABLE EXIT MESSAGE ARGS...: `vmotion ARGS` exits EXIT
 # saying MESSAGE, and leaves DEV as it was: TABLE live, not suspended, no
 # inactive table left behind.

@@ -5,12 +5,7 @@ load_vmotion
 
 len=$((64 * 2048))
 short=$((48 * 2048))
-wipe /dev/vda /dev/vdb
-fill /dev/vda 0 $len 61
-dmsetup create ks --table "0 $len linear /dev/vda 0"
-dmsetup create kd --table "0 $len linear /dev/vdb 0"
-dmsetup create km --table "0 $len linear /dev/mapper/ks 0"
-vmotion migrate --no-switch km /dev/mapper/kd > /tmp/km.out 2>&1 || { cat /tmp/km.out; fail "migrate"; }
+migrated_on_dm k $len 61
 mig_table=$(dmsetup table km)
 
 # refused MESSAGE ARGS...: vmotion exits 1 saying MESSAGE; km unchanged and

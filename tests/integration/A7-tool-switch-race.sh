@@ -4,13 +4,8 @@
 load_vmotion
 
 len=$((32 * 2048))
-wipe /dev/vda /dev/vdb
-fill /dev/vda 0 $len 71
+migrated_on_dm r $len 71
 dd if=/dev/vda of=/tmp/expect bs=1M count=$((len / 2048)) iflag=direct status=none
-dmsetup create rs --table "0 $len linear /dev/vda 0"
-dmsetup create rd --table "0 $len linear /dev/vdb 0"
-dmsetup create rm --table "0 $len linear /dev/mapper/rs 0"
-vmotion migrate --no-switch rm /dev/mapper/rd > /tmp/rm.out 2>&1 || { cat /tmp/rm.out; fail "migrate"; }
 mig_table=$(dmsetup table rm)
 
 # From now on the destination reads at once from its disk, but holds each
