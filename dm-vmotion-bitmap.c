@@ -27,11 +27,20 @@ struct dm_vmb {
 
 	/*
 	 * Regions written while not in sync, in two generations: @written[@gen]
-	 * now, the other one before the last dm_vmb_age_written().
+	 * now, the other one before the last dm_vmb_age_written().  A bit of
+	 * @marked[g] says that word of @written[g] may have a bit set, so that
+	 * ageing visits only the words that were written.
 	 */
 	unsigned long *written[2];
+	unsigned long *marked[2];
 	unsigned int gen;
 };
+
+/*
+ * Most regions a bitmap can have: its bits are counted in unsigned long
+ * and kvmalloc() refuses more than INT_MAX bytes.
+ */
+#define MAX_REGIONS	min_t(u64, ULONG_MAX, (u64)INT_MAX * BITS_PER_BYTE)
 
 static unsigned long *alloc_bits(unsigned long nr)
 {
@@ -51,10 +60,11 @@ struct dm_vmb *dm_vmb_create(sector_t dev_sectors, sector_t region_sectors,
 	if (!dev_sectors || !region_sectors || !is_power_of_2(region_sectors))
 		return ERR_PTR(-EINVAL);
 
-	/* kvmalloc() refuses more than INT_MAX bytes */
-	nr_regions = DIV_ROUND_UP_ULL((u64)dev_sectors, region_sectors);
-	if (nr_regions > (u64)INT_MAX * BITS_PER_BYTE)
-		return ERR_PTR(-EINVAL);
+	/* not DIV_ROUND_UP: dev_sectors + region_sectors may overflow */
+	nr_regions = ((u64)dev_sectors >> __ffs(region_sectors)) +
+		     !!(dev_sectors & (region_sectors - 1));
+	if (nr_regions > MAX_REGIONS)
+		return ERR_PTR(-E2BIG);
 
 	vmb = kzalloc(sizeof(*vmb), GFP_KERNEL);
 	if (!vmb)
@@ -66,7 +76,10 @@ struct dm_vmb *dm_vmb_create(sector_t dev_sectors, sector_t region_sectors,
 	vmb->bits = alloc_bits(nr_regions);
 	vmb->written[0] = alloc_bits(nr_regions);
 	vmb->written[1] = alloc_bits(nr_regions);
-	if (!vmb->bits || !vmb->written[0] || !vmb->written[1]) {
+	vmb->marked[0] = alloc_bits(BITS_TO_LONGS(nr_regions));
+	vmb->marked[1] = alloc_bits(BITS_TO_LONGS(nr_regions));
+	if (!vmb->bits || !vmb->written[0] || !vmb->written[1] ||
+	    !vmb->marked[0] || !vmb->marked[1]) {
 		dm_vmb_destroy(vmb);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -87,6 +100,8 @@ void dm_vmb_destroy(struct dm_vmb *vmb)
 	kvfree(vmb->bits);
 	kvfree(vmb->written[0]);
 	kvfree(vmb->written[1]);
+	kvfree(vmb->marked[0]);
+	kvfree(vmb->marked[1]);
 	kfree(vmb);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_destroy);
@@ -131,8 +146,10 @@ EXPORT_SYMBOL_GPL(dm_vmb_region_len);
 
 size_t dm_vmb_mem_bytes(struct dm_vmb *vmb)
 {
+	unsigned long words = BITS_TO_LONGS(vmb->nr_regions);
+
 	return sizeof(*vmb) +
-	       3 * BITS_TO_LONGS(vmb->nr_regions) * sizeof(unsigned long);
+	       (3 * words + 2 * BITS_TO_LONGS(words)) * sizeof(unsigned long);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_mem_bytes);
 
@@ -195,19 +212,23 @@ unsigned long dm_vmb_clear_synced(struct dm_vmb *vmb, unsigned long region,
 }
 EXPORT_SYMBOL_GPL(dm_vmb_clear_synced);
 
-unsigned long dm_vmb_next_unsynced(struct dm_vmb *vmb, unsigned long region)
+unsigned long dm_vmb_next_unsynced(struct dm_vmb *vmb, unsigned long region,
+				   unsigned long end)
 {
-	if (region >= vmb->nr_regions)
-		return vmb->nr_regions;
-	return find_next_zero_bit(vmb->bits, vmb->nr_regions, region);
+	end = min(end, vmb->nr_regions);
+	if (region >= end)
+		return end;
+	return find_next_zero_bit(vmb->bits, end, region);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_next_unsynced);
 
-unsigned long dm_vmb_next_synced(struct dm_vmb *vmb, unsigned long region)
+unsigned long dm_vmb_next_synced(struct dm_vmb *vmb, unsigned long region,
+				 unsigned long end)
 {
-	if (region >= vmb->nr_regions)
-		return vmb->nr_regions;
-	return find_next_bit(vmb->bits, vmb->nr_regions, region);
+	end = min(end, vmb->nr_regions);
+	if (region >= end)
+		return end;
+	return find_next_bit(vmb->bits, end, region);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_next_synced);
 
@@ -216,13 +237,17 @@ EXPORT_SYMBOL_GPL(dm_vmb_next_synced);
 
 void dm_vmb_mark_written(struct dm_vmb *vmb, unsigned long region)
 {
-	unsigned long *w = vmb->written[READ_ONCE(vmb->gen)];
+	unsigned int gen = READ_ONCE(vmb->gen);
+	unsigned long *w = vmb->written[gen];
 
 	if (WARN_ON_ONCE(region >= vmb->nr_regions))
 		return;
 	/* read first: once the bit is set, the line stays shared */
-	if (!test_bit(region, w))
-		set_bit(region, w);
+	if (test_bit(region, w))
+		return;
+	set_bit(region, w);
+	if (!test_bit(BIT_WORD(region), vmb->marked[gen]))
+		set_bit(BIT_WORD(region), vmb->marked[gen]);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_mark_written);
 
@@ -239,43 +264,49 @@ void dm_vmb_age_written(struct dm_vmb *vmb)
 {
 	unsigned int old = !vmb->gen;
 	unsigned long *w = vmb->written[old];
-	unsigned long i;
+	unsigned long *marked = vmb->marked[old];
+	unsigned long words = BITS_TO_LONGS(vmb->nr_regions);
+	unsigned long i, n = 0;
 
 	/*
 	 * Nobody marks the old generation any more, unless a writer read
 	 * @gen a whole generation ago; a mark lost to the clearing only makes
 	 * a region look cold early.  These bits order the copies, they never
-	 * decide what is in sync.  Clear a word at a time, writing only the
-	 * words that have a bit set, then make it the current generation.
+	 * decide what is in sync.  Clear only the words that were marked, a
+	 * word at a time, then make it the current generation.
 	 */
-	for (i = 0; i < BITS_TO_LONGS(vmb->nr_regions); i++) {
-		if (READ_ONCE(w[i]))
-			WRITE_ONCE(w[i], 0);
-		if (!(i % 4096))
+	for_each_set_bit(i, marked, words) {
+		WRITE_ONCE(w[i], 0);
+		clear_bit(i, marked);
+		if (!(++n % 4096))
 			cond_resched();
 	}
 	WRITE_ONCE(vmb->gen, old);
 }
 EXPORT_SYMBOL_GPL(dm_vmb_age_written);
 
-unsigned long dm_vmb_next_cold(struct dm_vmb *vmb, unsigned long region)
+unsigned long dm_vmb_next_cold(struct dm_vmb *vmb, unsigned long region,
+			       unsigned long end)
 {
-	unsigned long n = vmb->nr_regions;
+	unsigned long i, cold;
 
 	/*
-	 * Leap over the three bitmaps: every region before the first zero
-	 * bit of one of them, from a region that is zero in those before,
-	 * has a bit set somewhere.
+	 * A word at a time: a region is cold where all three bitmaps have a
+	 * zero.  The bits past the last region are zero in all three, hence
+	 * the min().
 	 */
-	while (region < n) {
-		unsigned long r = find_next_zero_bit(vmb->bits, n, region);
-
-		region = find_next_zero_bit(vmb->written[0], n, r);
-		region = find_next_zero_bit(vmb->written[1], n, region);
-		if (region == r)
-			return r;
+	end = min(end, vmb->nr_regions);
+	while (region < end) {
+		i = BIT_WORD(region);
+		cold = ~(READ_ONCE(vmb->bits[i]) |
+			 READ_ONCE(vmb->written[0][i]) |
+			 READ_ONCE(vmb->written[1][i]));
+		cold &= BITMAP_FIRST_WORD_MASK(region);
+		if (cold)
+			return min(i * BITS_PER_LONG + __ffs(cold), end);
+		region = (i + 1) * BITS_PER_LONG;
 	}
-	return n;
+	return end;
 }
 EXPORT_SYMBOL_GPL(dm_vmb_next_cold);
 

@@ -35,11 +35,11 @@
 #define DM_MSG_PREFIX "vmotion"
 
 /*
- * Copies in flight at a time: MAX_COPIES when the device is idle, BUSY_COPIES
- * while the application has done I/O in the last BUSY_WINDOW.  After a copy
- * that the application's I/O competed with, the copier also rests, so that
- * it keeps the disks for at most busy_copy_share percent of the time
- * (measured: make bench).
+ * Copies registered at a time: MAX_COPIES when the device is idle,
+ * BUSY_COPIES while the application has done I/O in the last BUSY_WINDOW.
+ * After a copy that the application's I/O competed with, the copier also
+ * rests, so that it keeps the disks for at most busy_copy_share percent of
+ * the time (measured: make bench).
  */
 #define MAX_COPIES		8
 #define BUSY_COPIES		1
@@ -50,6 +50,15 @@
 #define DEFAULT_BUSY_SHARE	50U
 /* A region written within one to two of these is hot: copied last */
 #define HEAT_AGE		HZ
+/*
+ * Rate limiting: a copy moves at most 1/8 s of the rate at a time, a
+ * region in several chunks if need be, and never less than 4 KiB.
+ */
+#define RATE_SLICES_PER_SEC	8U
+#define MIN_CHUNK_SECTORS	8U
+/* Regions a search looks at under the lock before it lets go of it */
+#define SEARCH_REGIONS		16384UL
+#define WRITES_HASH_BITS	10
 
 static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
 
@@ -73,35 +82,55 @@ static const struct kernel_param_ops busy_copy_share_ops = {
 module_param_cb(busy_copy_share, &busy_copy_share_ops, &busy_copy_share, 0644);
 MODULE_PARM_DESC(busy_copy_share,
 		 "Percentage of the time the copier may keep the disks while the application does I/O (1-100, default 50)");
-/* Rate limiting: a copy moves at most 1/8 s of the configured rate. */
-#define RATE_SLICES_PER_SEC	8U
-#define WRITES_HASH_BITS	10
 
 /* Bits of vmotion->flags */
 enum {
 	VM_SUSPENDED,		/* no new copies: between presuspend and resume */
 	VM_PAUSED,		/* no new copies: "pause" message */
+	VM_ERROR_PAUSED,	/* on_error pause: destination out of the write
+				 * path, no copy until "resume"
+				 */
 	VM_FAILED,		/* migration failed; I/O goes to the source only */
-	VM_SYNCED_REPORTED,	/* the sync event has been raised */
+	VM_SYNCED,		/* all regions in sync, destination flushed,
+				 * event raised
+				 */
 	VM_EVENT,		/* a dm event is owed to userspace */
+	VM_RATE_CHANGED,	/* the rate limit starts again from now */
+};
+
+enum vm_on_error {
+	ON_ERROR_PAUSE,
+	ON_ERROR_FAIL,
+};
+
+enum vm_copy_state {
+	COPY_WAITING,	/* chunk registered, waiting for writes in flight */
+	COPY_RUNNING,	/* chunk given to kcopyd */
+	COPY_RESTING,	/* between two chunks of a copy */
 };
 
 struct vmotion;
 
 /*
- * A copy of adjacent unsynced regions [region, region + nr).  From the
- * moment it is registered, writes to its regions are held on @deferred until
- * it is done.  It starts once the @waiting writes that were already in
- * flight to its regions have completed.
+ * A copy of adjacent unsynced regions [region, region + nr), that is of
+ * the target's sectors [pos, end), done in chunks [pos, chunk_end).
+ * Sectors before @pos are on the destination: writes to them go to both
+ * devices.  While a chunk is registered (WAITING or RUNNING), writes to
+ * [pos, end) are held on @deferred; between chunks (RESTING) they go to
+ * the source, and the next chunk waits for them.
  */
 struct vm_copy {
 	struct vmotion *v;
 	struct list_head list;	/* on v->copies while registered */
 	unsigned long region;
 	unsigned long nr;
-	unsigned int waiting;
-	bool running;
-	u64 start_ns;		/* when kcopyd was given it */
+	sector_t pos;
+	sector_t chunk_end;
+	sector_t end;
+	enum vm_copy_state state;
+	unsigned int waiting;	/* writes in flight to the chunk */
+	bool spoiled;		/* a write to it failed on the destination */
+	u64 start_ns;		/* when kcopyd was given the chunk */
 	unsigned long app_bios;	/* app_bios() then */
 	struct bio_list deferred;
 };
@@ -114,12 +143,16 @@ struct vmotion {
 	sector_t source_start;
 	sector_t dest_start;
 	sector_t region_size;
+	/* Smallest copy: 4 KiB, or a logical block of the source */
+	sector_t min_chunk;
 
 	/* Feature arguments, as given (rate may change by message) */
 	unsigned int rate;	/* KiB/s, 0 = unlimited */
 	bool rate_given;
 	bool nosync;
 	bool no_discard_passdown;
+	enum vm_on_error on_error;
+	bool on_error_given;
 	/* Discards go to the destination as well */
 	bool discard_to_dest;
 
@@ -127,10 +160,10 @@ struct vmotion {
 	struct dm_vmb *bitmap;
 
 	/*
-	 * @lock protects: writes in flight to the source alone (regions
-	 * not yet in sync), hashed by region; the registered copies; bios
-	 * released by finished copies, to be mapped again by the worker; the
-	 * copy cursor and sweep.
+	 * @lock protects: the writes in flight, hashed by region; the
+	 * registered copies; bios released by finished copies, to be mapped
+	 * again by the worker; the copy cursor and sweep; @unsyncs; and the
+	 * changes of VM_SYNCED, VM_ERROR_PAUSED and VM_FAILED.
 	 */
 	spinlock_t lock;
 	DECLARE_HASHTABLE(writes, WRITES_HASH_BITS);
@@ -142,14 +175,16 @@ struct vmotion {
 	/* Copying regions not written lately; one found in this sweep */
 	bool cold_pass;
 	bool sweep_found;
+	/* Times a region in sync became unsynced */
+	unsigned long unsyncs;
 
-	/* Worker-only: earliest time the rate limit lets the next copy start */
+	/* Worker-only: earliest time the rate limit lets the next chunk start */
 	u64 rate_next_ns;
 	/* Worker-only: jiffies of the last dm_vmb_age_written() */
 	unsigned long aged;
 	/*
-	 * Earliest time the next copy may start while the device is busy,
-	 * set as a copy the application competed with ends; @rest_timer
+	 * Earliest time the next chunk may start while the device is busy,
+	 * set as a chunk the application competed with ends; @rest_timer
 	 * wakes the worker then.
 	 */
 	u64 rest_until_ns;
@@ -173,7 +208,7 @@ struct vmotion {
 	struct vm_copy copy_pool[MAX_COPIES];
 };
 
-/* Per-bio data */
+/* Per-bio data of a write */
 enum {
 	VB_TRACKED,	/* in v->writes */
 	VB_FULL,	/* covers a whole unsynced region: syncs it if it succeeds */
@@ -181,8 +216,11 @@ enum {
 };
 
 struct vm_bio {
+	struct vmotion *v;
 	struct hlist_node node;
 	unsigned long region;
+	sector_t start;		/* target sectors [start, end) */
+	sector_t end;
 	unsigned long flags;
 };
 
@@ -225,19 +263,17 @@ static void raise_event(struct vmotion *v)
 	wake_worker(v);
 }
 
-/*
- * The migration has failed: from now on I/O goes to the source alone and
- * no more copies start.
- *
- * NOTE: any context.
- */
-static void vm_fail(struct vmotion *v, const char *why, int err)
+/* Writes are mirrored to the destination: no failure, no error pause. */
+static bool dest_in_path(struct vmotion *v)
 {
-	if (test_and_set_bit(VM_FAILED, &v->flags))
-		return;
-	DMERR("%s: %s (error %d): migration failed, I/O continues on the source",
-	      vm_name(v), why, err);
-	raise_event(v);
+	return !test_bit(VM_FAILED, &v->flags) &&
+	       !test_bit(VM_ERROR_PAUSED, &v->flags);
+}
+
+static bool may_copy(struct vmotion *v)
+{
+	return !test_bit(VM_SUSPENDED, &v->flags) &&
+	       !test_bit(VM_PAUSED, &v->flags) && dest_in_path(v);
 }
 
 static sector_t region_start(struct vmotion *v, unsigned long region)
@@ -245,28 +281,18 @@ static sector_t region_start(struct vmotion *v, unsigned long region)
 	return dm_vmb_region_to_sector(v->bitmap, region);
 }
 
-static sector_t regions_len(struct vmotion *v, unsigned long region,
+/* End of region @region + @nr - 1, the last one possibly short. */
+static sector_t regions_end(struct vmotion *v, unsigned long region,
 			    unsigned long nr)
 {
-	sector_t end = min_t(sector_t, region_start(v, region + nr), v->ti->len);
-
-	return end - region_start(v, region);
-}
-
-static unsigned long bio_region(struct vmotion *v, struct bio *bio)
-{
-	return dm_vmb_sector_to_region(v->bitmap,
-				       dm_target_offset(v->ti, bio->bi_iter.bi_sector));
+	return min_t(sector_t, region_start(v, region + nr), v->ti->len);
 }
 
 /* Does @bio overwrite the whole of its region? */
-static bool bio_covers_region(struct vmotion *v, struct bio *bio,
-			      unsigned long region)
+static bool bio_covers_region(struct vmotion *v, struct vm_bio *vb)
 {
-	sector_t offset = dm_target_offset(v->ti, bio->bi_iter.bi_sector);
-
-	return offset == region_start(v, region) &&
-	       bio_sectors(bio) == dm_vmb_region_len(v->bitmap, region);
+	return vb->start == region_start(v, vb->region) &&
+	       vb->end == regions_end(v, vb->region, 1);
 }
 
 /*
@@ -284,23 +310,148 @@ static struct vm_copy *__find_copy(struct vmotion *v, unsigned long region)
 	return NULL;
 }
 
+/*
+ * Unregister @c; the writes it held go back to the worker, which maps
+ * them again.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static void __drop_copy(struct vmotion *v, struct vm_copy *c)
+{
+	bio_list_merge(&v->deferred, &c->deferred);
+	bio_list_init(&c->deferred);
+	list_move(&c->list, &v->free_copies);
+	v->nr_copies--;
+}
+
+/*
+ * Drop every copy that kcopyd does not have: the copier has stopped
+ * (pause, suspend, failure).  A chunk waiting for writes never starts.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static void __cancel_copies(struct vmotion *v)
+{
+	struct vm_copy *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, &v->copies, list)
+		if (c->state != COPY_RUNNING)
+			__drop_copy(v, c);
+	/* the worker maps the released writes; postsuspend may wait for us */
+	wake_worker(v);
+	wake_up(&v->copies_wait);
+}
+
+/*
+ * Regions in sync that are no longer: a write reached the source alone,
+ * or the destination failed.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static void __unsync(struct vmotion *v, unsigned long region, unsigned long nr)
+{
+	if (dm_vmb_clear_synced(v->bitmap, region, nr)) {
+		v->unsyncs++;
+		clear_bit(VM_SYNCED, &v->flags);
+	}
+}
+
+/*---------------------------------------------------------------------------*/
+/* Errors */
+
+/*
+ * The migration has failed: from now on I/O goes to the source alone and
+ * no copy starts.  Terminal: only a new table starts again.
+ *
+ * NOTE: any context; caller holds v->lock.
+ */
+static void __vm_fail(struct vmotion *v, const char *why)
+{
+	if (test_and_set_bit(VM_FAILED, &v->flags))
+		return;
+	DMERR("%s: %s: migration failed, I/O continues on the source",
+	      vm_name(v), why);
+	__cancel_copies(v);
+	raise_event(v);
+}
+
+/*
+ * A destination write or flush, or a copy, failed on regions
+ * [region, region + nr): they are not in sync, and a copy of them in
+ * progress does not make them so.  on_error fail ends the migration;
+ * on_error pause takes the destination out of the write path and stops
+ * the copier until "resume".
+ *
+ * NOTE: any context; caller holds v->lock.
+ */
+static void __vm_error(struct vmotion *v, unsigned long region,
+		       unsigned long nr, const char *why)
+{
+	struct vm_copy *c;
+
+	list_for_each_entry(c, &v->copies, list)
+		if (c->region < region + nr && region < c->region + c->nr)
+			c->spoiled = true;
+	__unsync(v, region, nr);
+
+	if (v->on_error == ON_ERROR_FAIL) {
+		__vm_fail(v, why);
+		return;
+	}
+	if (test_bit(VM_FAILED, &v->flags) ||
+	    test_and_set_bit(VM_ERROR_PAUSED, &v->flags))
+		return;
+	DMERR("%s: %s: migration paused, I/O continues on the source; message 'resume' retries",
+	      vm_name(v), why);
+	__cancel_copies(v);
+	raise_event(v);
+}
+
+static void vm_error(struct vmotion *v, unsigned long region,
+		     unsigned long nr, const char *why)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&v->lock, flags);
+	__vm_error(v, region, nr, why);
+	spin_unlock_irqrestore(&v->lock, flags);
+}
+
 /*---------------------------------------------------------------------------*/
 /* Write path */
 
+/*
+ * Point @bio at the source.  An empty flush has no sector to move.
+ */
 static void remap_to_source(struct vmotion *v, struct bio *bio)
 {
 	bio_set_dev(bio, v->source_dev->bdev);
-	bio->bi_iter.bi_sector = v->source_start +
-		dm_target_offset(v->ti, bio->bi_iter.bi_sector);
+	if (bio_sectors(bio))
+		bio->bi_iter.bi_sector = v->source_start +
+			dm_target_offset(v->ti, bio->bi_iter.bi_sector);
 }
 
 static void dest_endio(struct bio *clone)
 {
 	struct bio *bio = clone->bi_private;
 	struct vm_bio *vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
+	struct vmotion *v = vb->v;
+	unsigned long region = 0, nr = dm_vmb_nr_regions(v->bitmap);
 
-	if (clone->bi_status)
+	if (clone->bi_status && bio_op(clone) == REQ_OP_DISCARD) {
+		/* advisory: the data is the source's, nothing is lost */
+		DMWARN_LIMIT("%s: destination refused a discard (error %d)",
+			     vm_name(v), blk_status_to_errno(clone->bi_status));
+	} else if (clone->bi_status) {
 		set_bit(VB_DEST_ERROR, &vb->flags);
+		atomic_inc(&v->dest_errors);
+		/* an empty flush concerns everything written before it */
+		if (bio_sectors(clone)) {
+			region = vb->region;
+			nr = 1;
+		}
+		vm_error(v, region, nr, "destination write error");
+	}
 	bio_put(clone);
 	/* drops the reference mirror_to_dest() took: may complete @bio */
 	bio_endio(bio);
@@ -309,69 +460,95 @@ static void dest_endio(struct bio *clone)
 /*
  * Send a copy of @bio (not yet remapped) to the destination.  @bio
  * completes only when both halves have: dm core's end_io for it runs once
- * the clone's completion has dropped its extra reference.
+ * the clone's completion has dropped its extra reference.  Returns false
+ * if @bio may not wait (REQ_NOWAIT) and no clone was at hand.
  */
-static void mirror_to_dest(struct vmotion *v, struct bio *bio)
+static bool mirror_to_dest(struct vmotion *v, struct bio *bio)
 {
+	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
 	struct bio *clone;
 
-	clone = bio_alloc_clone(v->dest_dev->bdev, bio, GFP_NOIO, &v->bs);
-	clone->bi_iter.bi_sector = v->dest_start +
-		dm_target_offset(v->ti, bio->bi_iter.bi_sector);
+	clone = bio_alloc_clone(v->dest_dev->bdev, bio, gfp, &v->bs);
+	if (!clone)
+		return false;
+	if (bio_sectors(bio))
+		clone->bi_iter.bi_sector = v->dest_start +
+			dm_target_offset(v->ti, bio->bi_iter.bi_sector);
+	/* nothing polls the destination's queue for this clone */
+	bio_clear_polled(clone);
 	clone->bi_end_io = dest_endio;
 	clone->bi_private = bio;
 	bio_inc_remaining(bio);
 	submit_bio_noacct(clone);
+	return true;
 }
 
 /*
  * Decide where a write, discard, write-zeroes or flush goes:
  *
- *  - migration failed: the source alone;
- *  - region being copied: held until the copy is done;
+ *  - destination out of the write path (failed, or paused by an error):
+ *    the source alone; a region in sync is not any more;
+ *  - region being copied: to both below the copy's progress, held while
+ *    a chunk of it is registered, the source alone between chunks;
  *  - region in sync: both devices;
- *  - region not in sync: the source alone, tracked so that no copy of the
- *    region starts before it completes; except that a write covering the
- *    whole region goes to both and makes the region in sync, provided no
- *    other write to the region overlaps it in time.
+ *  - region not in sync: the source alone; except that a write covering
+ *    the whole region goes to both and makes the region in sync, provided
+ *    no other write to the region overlaps it in time.
  *
- * Returns DM_MAPIO_REMAPPED with @bio remapped to the source, or
- * DM_MAPIO_SUBMITTED if it was held back.
+ * Every write with data is tracked until it completes, so that no copy of
+ * its region starts while it is in flight.  Returns DM_MAPIO_REMAPPED with
+ * @bio remapped to the source, or DM_MAPIO_SUBMITTED if it was held back.
  */
 static int map_write(struct vmotion *v, struct bio *bio)
 {
 	struct vm_bio *vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
 	struct vm_bio *other;
 	struct vm_copy *c;
-	unsigned long region, flags;
+	unsigned long flags;
 	bool to_dest = false;
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 
+	vb->v = v;
 	vb->flags = 0;
 
 	if (!bio_sectors(bio)) {
 		/* empty flush */
-		to_dest = !test_bit(VM_FAILED, &v->flags);
+		to_dest = dest_in_path(v);
 		goto remap;
 	}
 
-	region = bio_region(v, bio);
+	vb->start = dm_target_offset(v->ti, bio->bi_iter.bi_sector);
+	vb->end = vb->start + bio_sectors(bio);
+	vb->region = dm_vmb_sector_to_region(v->bitmap, vb->start);
 
 	spin_lock_irqsave(&v->lock, flags);
-	if (test_bit(VM_FAILED, &v->flags))
-		goto unlock;
+	c = __find_copy(v, vb->region);
+	if (!dest_in_path(v)) {
+		/* a chunk in flight has raced this write: not in sync */
+		if (c)
+			c->spoiled = true;
+		__unsync(v, vb->region, 1);
+		dm_vmb_mark_written(v->bitmap, vb->region);
+		goto track;
+	}
 
-	c = __find_copy(v, region);
-	if (c) {
+	if (c && vb->end > c->pos && c->state != COPY_RESTING) {
 		bio_list_add(&c->deferred, bio);
 		spin_unlock_irqrestore(&v->lock, flags);
 		atomic64_inc(&v->held_writes);
 		return DM_MAPIO_SUBMITTED;
 	}
+	if (c) {
+		/* below the copy's progress the destination has the data */
+		to_dest = vb->start < c->pos;
+		if (!to_dest)
+			dm_vmb_mark_written(v->bitmap, vb->region);
+		goto track;
+	}
 
-	if (dm_vmb_is_synced(v->bitmap, region)) {
+	if (dm_vmb_is_synced(v->bitmap, vb->region)) {
 		to_dest = !discard || v->discard_to_dest;
-		goto unlock;
+		goto track;
 	}
 
 	/*
@@ -379,24 +556,27 @@ static int map_write(struct vmotion *v, struct bio *bio)
 	 * on the source after this one, so none of them can make the region
 	 * in sync on its own any more.
 	 */
-	vb->region = region;
-	dm_vmb_mark_written(v->bitmap, region);
-	if (!discard && bio_covers_region(v, bio, region))
+	dm_vmb_mark_written(v->bitmap, vb->region);
+	if (!discard && bio_covers_region(v, vb))
 		set_bit(VB_FULL, &vb->flags);
-	hash_for_each_possible(v->writes, other, node, region) {
-		if (other->region != region)
+	hash_for_each_possible(v->writes, other, node, vb->region) {
+		if (other->region != vb->region)
 			continue;
 		clear_bit(VB_FULL, &other->flags);
 		clear_bit(VB_FULL, &vb->flags);
 	}
-	set_bit(VB_TRACKED, &vb->flags);
-	hash_add(v->writes, &vb->node, region);
 	to_dest = test_bit(VB_FULL, &vb->flags);
-unlock:
+track:
+	set_bit(VB_TRACKED, &vb->flags);
+	hash_add(v->writes, &vb->node, vb->region);
 	spin_unlock_irqrestore(&v->lock, flags);
 remap:
-	if (to_dest)
-		mirror_to_dest(v, bio);
+	if (to_dest && !mirror_to_dest(v, bio)) {
+		/* REQ_NOWAIT: the submitter tries again; end_io untracks it */
+		bio->bi_status = BLK_STS_AGAIN;
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
 	remap_to_source(v, bio);
 	return DM_MAPIO_REMAPPED;
 }
@@ -415,13 +595,18 @@ static void write_done(struct vmotion *v, struct vm_bio *vb, blk_status_t error)
 	spin_lock_irqsave(&v->lock, flags);
 	hash_del(&vb->node);
 	if (test_bit(VB_FULL, &vb->flags) && !error &&
-	    !test_bit(VB_DEST_ERROR, &vb->flags) &&
-	    !test_bit(VM_FAILED, &v->flags)) {
+	    !test_bit(VB_DEST_ERROR, &vb->flags) && dest_in_path(v)) {
 		dm_vmb_set_synced(v->bitmap, vb->region, 1);
 		wake = dm_vmb_all_synced(v->bitmap);
 	}
+	/*
+	 * A chunk counted the writes in flight to it when it was registered;
+	 * writes to it since then were held, so this one was counted.
+	 */
 	c = __find_copy(v, vb->region);
-	if (c && !WARN_ON_ONCE(!c->waiting) && !--c->waiting)
+	if (c && c->state == COPY_WAITING && vb->end > c->pos &&
+	    vb->start < c->chunk_end && !WARN_ON_ONCE(!c->waiting) &&
+	    !--c->waiting)
 		wake = true;
 	spin_unlock_irqrestore(&v->lock, flags);
 
@@ -432,11 +617,31 @@ static void write_done(struct vmotion *v, struct vm_bio *vb, blk_status_t error)
 /*---------------------------------------------------------------------------*/
 /* Copier */
 
+/*
+ * Writes in flight to the chunk of @c.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static unsigned int __writes_to_chunk(struct vmotion *v, struct vm_copy *c)
+{
+	unsigned int n = 0;
+	struct vm_bio *vb;
+	unsigned long r;
+
+	for (r = c->region; r < c->region + c->nr; r++)
+		hash_for_each_possible(v->writes, vb, node, r)
+			if (vb->region == r && vb->end > c->pos &&
+			    vb->start < c->chunk_end)
+				n++;
+	return n;
+}
+
 static void copy_done(int read_err, unsigned long write_err, void *context)
 {
 	struct vm_copy *c = context;
 	struct vmotion *v = c->v;
-	sector_t len = regions_len(v, c->region, c->nr);
+	sector_t len = c->chunk_end - c->pos;
+	bool err = read_err || write_err;
 	unsigned long flags;
 	/* outside the lock: it reads every CPU's counter */
 	bool competed = app_bios(v) != c->app_bios;
@@ -445,22 +650,36 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	if (read_err) {
 		atomic_inc(&v->source_errors);
 		DMERR("%s: source read error copying sectors %llu+%llu",
-		      vm_name(v), (unsigned long long)region_start(v, c->region),
+		      vm_name(v), (unsigned long long)c->pos,
 		      (unsigned long long)len);
-		vm_fail(v, "cannot read the source", -EIO);
 	} else if (write_err) {
 		atomic_inc(&v->dest_errors);
 		DMERR("%s: destination write error copying sectors %llu+%llu",
-		      vm_name(v), (unsigned long long)region_start(v, c->region),
+		      vm_name(v), (unsigned long long)c->pos,
 		      (unsigned long long)len);
-		vm_fail(v, "cannot write the destination", -EIO);
-	} else {
-		/* before the held writes are released: they must see it */
-		dm_vmb_set_synced(v->bitmap, c->region, c->nr);
-		atomic64_add(len, &v->copied_sectors);
 	}
 
 	spin_lock_irqsave(&v->lock, flags);
+	if (err) {
+		__vm_error(v, c->region, c->nr, read_err ?
+			   "cannot read the source" : "cannot write the destination");
+	} else {
+		atomic64_add(len, &v->copied_sectors);
+		c->pos = c->chunk_end;
+	}
+	c->state = COPY_RESTING;
+	if (!err && !c->spoiled && c->pos >= c->end && dest_in_path(v)) {
+		/* before the held writes are released: they must see it */
+		dm_vmb_set_synced(v->bitmap, c->region, c->nr);
+		__drop_copy(v, c);
+	} else if (err || c->spoiled || c->pos >= c->end || !may_copy(v)) {
+		/* copied again from the start, if ever */
+		__drop_copy(v, c);
+	} else {
+		/* the next chunk later: writes pass meanwhile */
+		bio_list_merge(&v->deferred, &c->deferred);
+		bio_list_init(&c->deferred);
+	}
 	if (competed) {
 		/* Rest so that copying takes share% of the time. */
 		unsigned int share = READ_ONCE(busy_copy_share);
@@ -468,10 +687,6 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		v->rest_until_ns = now + div_u64((now - c->start_ns) *
 						 (100 - share), share);
 	}
-	bio_list_merge(&v->deferred, &c->deferred);
-	bio_list_init(&c->deferred);
-	list_move(&c->list, &v->free_copies);
-	v->nr_copies--;
 	spin_unlock_irqrestore(&v->lock, flags);
 
 	wake_worker(v);
@@ -479,16 +694,15 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	wake_up(&v->copies_wait);
 }
 
-static void start_copy(struct vmotion *v, struct vm_copy *c)
+static void start_chunk(struct vmotion *v, struct vm_copy *c)
 {
 	struct dm_io_region from, to;
-	sector_t offset = region_start(v, c->region);
 
 	from.bdev = v->source_dev->bdev;
-	from.sector = v->source_start + offset;
-	from.count = regions_len(v, c->region, c->nr);
+	from.sector = v->source_start + c->pos;
+	from.count = c->chunk_end - c->pos;
 	to.bdev = v->dest_dev->bdev;
-	to.sector = v->dest_start + offset;
+	to.sector = v->dest_start + c->pos;
 	to.count = from.count;
 
 	c->start_ns = ktime_get_ns();
@@ -496,76 +710,101 @@ static void start_copy(struct vmotion *v, struct vm_copy *c)
 	dm_kcopyd_copy(v->kcopyd, &from, 1, &to, 0, copy_done, c);
 }
 
-/* How many copies may be in flight now. */
+/* How many copies may be registered now. */
 static unsigned int max_copies(bool busy)
 {
 	return busy ? BUSY_COPIES : MAX_COPIES;
 }
 
-/* Regions per copy: adjacent ones batched, smaller at low rates. */
-static unsigned long batch_regions(struct vmotion *v, bool busy,
-				   unsigned int rate)
+/* Sectors a new copy batches adjacent regions into. */
+static sector_t copy_sectors(bool busy)
 {
-	u64 sectors = busy ? BUSY_BATCH_SECTORS : MAX_BATCH_SECTORS;
-
-	if (rate)
-		sectors = min_t(u64, sectors,
-				(u64)rate * 2 / RATE_SLICES_PER_SEC);
-	return max_t(u64, 1, sectors >> __ffs(v->region_size));
+	return busy ? BUSY_BATCH_SECTORS : MAX_BATCH_SECTORS;
 }
 
-static bool may_copy(struct vmotion *v)
+/* Most sectors a chunk moves: 1/8 s of the rate, whole logical blocks. */
+static sector_t chunk_sectors(struct vmotion *v, bool busy, unsigned int rate)
 {
-	return !test_bit(VM_SUSPENDED, &v->flags) &&
-	       !test_bit(VM_PAUSED, &v->flags) &&
-	       !test_bit(VM_FAILED, &v->flags);
+	sector_t max = max_t(sector_t, copy_sectors(busy), v->region_size);
+	sector_t sectors;
+
+	if (!rate)
+		return max;
+	/* KiB/s * 2 sectors per KiB / RATE_SLICES_PER_SEC */
+	sectors = div_u64((u64)rate * 2, RATE_SLICES_PER_SEC);
+	sectors = rounddown(sectors, v->min_chunk);
+	return clamp_t(sector_t, sectors, v->min_chunk, max);
 }
+
+enum { NEXT_FOUND, NEXT_AGAIN, NEXT_NONE };
 
 /*
- * The next region of the cold sweep: one the application has not written
- * lately.  At the end of a sweep that found one, sweep again; after a
- * sweep that found none the cold pass is over, and the rest, the hot
- * regions, are copied in ascending order from the start.  Called with
- * v->lock held; returns dm_vmb_nr_regions() when the pass ends.
+ * The next region to copy, from a search of at most SEARCH_REGIONS
+ * regions, in *@region.  Returns NEXT_FOUND; NEXT_AGAIN when the window
+ * searched held none (call again, after letting go of the lock);
+ * NEXT_NONE when there is nothing to start now.
+ *
+ * The cold pass sweeps the regions the application has not written lately;
+ * at the end of a sweep that found one it sweeps again; after a sweep that
+ * found none, the rest, the hot regions, are copied in ascending order.
+ *
+ * NOTE: caller holds v->lock.
  */
-static unsigned long __next_cold(struct vmotion *v)
+static int __next_region(struct vmotion *v, unsigned long *region)
 {
 	unsigned long nr_regions = dm_vmb_nr_regions(v->bitmap);
-	unsigned long r = dm_vmb_next_cold(v->bitmap, v->cursor);
+	unsigned long end = min(v->cursor + SEARCH_REGIONS, nr_regions);
+	unsigned long r;
 
-	if (r >= nr_regions && v->sweep_found) {
+	if (v->cold_pass)
+		r = dm_vmb_next_cold(v->bitmap, v->cursor, end);
+	else
+		r = dm_vmb_next_unsynced(v->bitmap, v->cursor, end);
+	if (r < end) {
+		if (__find_copy(v, r))
+			return NEXT_NONE;
+		v->sweep_found |= v->cold_pass;
+		*region = r;
+		return NEXT_FOUND;
+	}
+
+	v->cursor = end;
+	if (end < nr_regions)
+		return NEXT_AGAIN;
+	if (v->cold_pass) {
+		/* end of a sweep */
+		v->cold_pass = v->sweep_found;
 		v->sweep_found = false;
 		v->cursor = 0;
-		r = dm_vmb_next_cold(v->bitmap, 0);
+		return NEXT_AGAIN;
 	}
-	if (r < nr_regions) {
-		v->sweep_found = true;
-		return r;
-	}
-	v->cold_pass = false;
+	/* end of the ascending pass: look behind the cursor once copies end */
+	if (v->nr_copies || dm_vmb_all_synced(v->bitmap))
+		return NEXT_NONE;
 	v->cursor = 0;
-	return r;
+	return NEXT_AGAIN;
 }
 
 /*
- * Register the next batch of unsynced regions as a copy.  *@ready tells
- * whether it can start now or waits for writes already in flight to its
- * regions.  Returns ERR_PTR(-ENOENT) when nothing is left to copy, no copy
- * slot is free or copying is stopped, and ERR_PTR(-EAGAIN) with *@rest_ns
- * set when the copier rests for a busy device.
+ * Register the next chunk: the next one of a copy in progress, else the
+ * first of a new copy of the next unsynced regions.  *@ready tells whether
+ * it can start now or waits for writes in flight to it.
+ *
+ * Returns the copy; ERR_PTR(-EAGAIN) with *@rest_ns set when the copier
+ * rests for a busy device; ERR_PTR(-EINPROGRESS) when a search window held
+ * nothing (call again); ERR_PTR(-ENOENT) when nothing can start now.
  */
-static struct vm_copy *next_copy(struct vmotion *v, bool busy, u64 now,
-				 unsigned long max, bool *ready, u64 *rest_ns)
+static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
+				  sector_t max_chunk, bool *ready, u64 *rest_ns)
 {
 	unsigned long nr_regions = dm_vmb_nr_regions(v->bitmap);
-	unsigned long r, end, i;
-	struct vm_bio *vb;
+	unsigned long r, end, max;
 	struct vm_copy *c;
+	int found;
 
 	spin_lock_irq(&v->lock);
-	/* Under the lock: vmotion_presuspend() sets VM_SUSPENDED under it. */
-	if (!may_copy(v) || list_empty(&v->free_copies) ||
-	    v->nr_copies >= max_copies(busy))
+	/* Under the lock: presuspend, pause and errors stop copies under it. */
+	if (!may_copy(v))
 		goto none;
 	if (busy && now < v->rest_until_ns) {
 		*rest_ns = v->rest_until_ns - now;
@@ -573,49 +812,50 @@ static struct vm_copy *next_copy(struct vmotion *v, bool busy, u64 now,
 		return ERR_PTR(-EAGAIN);
 	}
 
-	if (v->cold_pass)
-		r = __next_cold(v);
-	if (!v->cold_pass) {
-		r = dm_vmb_next_unsynced(v->bitmap, v->cursor);
-		if (r >= nr_regions && v->cursor && !v->nr_copies) {
-			/* Nothing after the cursor: look behind it once more. */
-			v->cursor = 0;
-			r = dm_vmb_next_unsynced(v->bitmap, 0);
-		}
+	list_for_each_entry(c, &v->copies, list)
+		if (c->state == COPY_RESTING)
+			goto chunk;
+
+	if (list_empty(&v->free_copies) || v->nr_copies >= max_copies(busy))
+		goto none;
+	found = __next_region(v, &r);
+	if (found == NEXT_AGAIN) {
+		spin_unlock_irq(&v->lock);
+		return ERR_PTR(-EINPROGRESS);
 	}
-	if (r >= nr_regions || __find_copy(v, r))
+	if (found == NEXT_NONE)
 		goto none;
 
+	/* adjacent unsynced regions, as many as one chunk moves */
+	max = max_t(unsigned long, 1, max_chunk >> __ffs(v->region_size));
 	end = r + 1;
 	while (end < nr_regions && end - r < max &&
 	       !dm_vmb_is_synced(v->bitmap, end) && !__find_copy(v, end) &&
 	       !(v->cold_pass && dm_vmb_is_written(v->bitmap, end)))
 		end++;
+	v->cursor = end;
 
 	c = list_first_entry(&v->free_copies, struct vm_copy, list);
 	list_move_tail(&c->list, &v->copies);
 	v->nr_copies++;
 	c->region = r;
 	c->nr = end - r;
-	c->running = false;
-	c->waiting = 0;
-	for (i = r; i < end; i++)
-		hash_for_each_possible(v->writes, vb, node, i)
-			if (vb->region == i)
-				c->waiting++;
-	v->cursor = end;
-	if (!c->waiting)
-		c->running = true;
-	*ready = c->running;
+	c->pos = region_start(v, r);
+	c->end = regions_end(v, r, c->nr);
+	c->spoiled = false;
+chunk:
+	c->chunk_end = min(c->end, c->pos + max_chunk);
+	c->waiting = __writes_to_chunk(v, c);
+	c->state = c->waiting ? COPY_WAITING : COPY_RUNNING;
+	*ready = !c->waiting;
 	spin_unlock_irq(&v->lock);
-
 	return c;
 none:
 	spin_unlock_irq(&v->lock);
 	return ERR_PTR(-ENOENT);
 }
 
-/* Start copies whose writes have drained and new ones, within the rate. */
+/* Start chunks whose writes have drained and new ones, within the rate. */
 static void do_copies(struct vmotion *v)
 {
 	struct vm_copy *ready[MAX_COPIES];
@@ -624,21 +864,24 @@ static void do_copies(struct vmotion *v)
 
 	spin_lock_irq(&v->lock);
 	list_for_each_entry(c, &v->copies, list) {
-		if (!c->running && !c->waiting) {
-			c->running = true;
+		if (c->state == COPY_WAITING && !c->waiting) {
+			c->state = COPY_RUNNING;
 			ready[n++] = c;
 		}
 	}
 	spin_unlock_irq(&v->lock);
 	for (i = 0; i < n; i++)
-		start_copy(v, ready[i]);
+		start_chunk(v, ready[i]);
+
+	if (test_and_clear_bit(VM_RATE_CHANGED, &v->flags))
+		v->rate_next_ns = 0;
 
 	while (may_copy(v)) {
 		unsigned int rate = READ_ONCE(v->rate);
 		u64 now = ktime_get_ns();
 		bool busy = vm_busy(v);
 		u64 rest_ns;
-		bool ready;
+		bool go;
 
 		if (rate && now < v->rate_next_ns) {
 			mod_delayed_work(v->wq, &v->worker,
@@ -646,8 +889,12 @@ static void do_copies(struct vmotion *v)
 			break;
 		}
 
-		c = next_copy(v, busy, now, batch_regions(v, busy, rate), &ready,
-			      &rest_ns);
+		c = next_chunk(v, busy, now, chunk_sectors(v, busy, rate), &go,
+			       &rest_ns);
+		if (PTR_ERR(c) == -EINPROGRESS) {
+			cond_resched();
+			continue;
+		}
 		if (PTR_ERR(c) == -EAGAIN) {
 			hrtimer_start(&v->rest_timer, ns_to_ktime(rest_ns),
 				      HRTIMER_MODE_REL);
@@ -657,13 +904,14 @@ static void do_copies(struct vmotion *v)
 			break;
 
 		if (rate) {
-			u64 bytes = (u64)regions_len(v, c->region, c->nr) << SECTOR_SHIFT;
+			u64 bytes = (u64)(c->chunk_end - c->pos) << SECTOR_SHIFT;
 
+			/* 64-bit divisor: the rate in bytes passes 4 GiB/s */
 			v->rate_next_ns = max(v->rate_next_ns, now) +
-				div_u64(bytes * NSEC_PER_SEC, (u64)rate * 1024);
+				div64_u64(bytes * NSEC_PER_SEC, (u64)rate * 1024);
 		}
-		if (ready)
-			start_copy(v, c);
+		if (go)
+			start_chunk(v, c);
 	}
 }
 
@@ -673,6 +921,59 @@ static enum hrtimer_restart rest_timer_fn(struct hrtimer *timer)
 
 	wake_worker(v);
 	return HRTIMER_NORESTART;
+}
+
+/*
+ * Flush the destination.  A failure concerns everything written to it
+ * since it was last flushed, which the target does not track: every
+ * region.
+ */
+static void flush_dest(struct vmotion *v)
+{
+	int r = blkdev_issue_flush(v->dest_dev->bdev);
+
+	if (r) {
+		atomic_inc(&v->dest_errors);
+		DMERR("%s: destination flush failed (error %d)", vm_name(v), r);
+		vm_error(v, 0, dm_vmb_nr_regions(v->bitmap),
+			 "cannot flush the destination");
+	}
+}
+
+/*
+ * Every region is in sync: flush the destination, and only then report
+ * "synced" and raise the event.  kcopyd writes without FUA, so until this
+ * flush the copies may sit in the destination's volatile cache; once the
+ * tool switches, the destination is the only copy of the data.  A region
+ * that fell out of sync meanwhile (on_error pause) waits for the next
+ * time.
+ */
+static void check_synced(struct vmotion *v)
+{
+	unsigned long unsyncs;
+	bool ready;
+
+	spin_lock_irq(&v->lock);
+	ready = !test_bit(VM_SYNCED, &v->flags) && dest_in_path(v) &&
+		dm_vmb_all_synced(v->bitmap) && !v->nr_copies;
+	unsyncs = v->unsyncs;
+	spin_unlock_irq(&v->lock);
+	if (!ready)
+		return;
+
+	flush_dest(v);
+
+	spin_lock_irq(&v->lock);
+	ready = unsyncs == v->unsyncs && dest_in_path(v) &&
+		dm_vmb_all_synced(v->bitmap);
+	if (ready) {
+		set_bit(VM_SYNCED, &v->flags);
+		set_bit(VM_EVENT, &v->flags);
+	}
+	spin_unlock_irq(&v->lock);
+	if (ready)
+		DMINFO("%s: all %lu regions in sync, destination flushed",
+		       vm_name(v), dm_vmb_nr_regions(v->bitmap));
 }
 
 /*---------------------------------------------------------------------------*/
@@ -692,21 +993,15 @@ static void do_worker(struct work_struct *ws)
 	spin_unlock_irq(&v->lock);
 	while ((bio = bio_list_pop(&bios)))
 		if (map_write(v, bio) == DM_MAPIO_REMAPPED)
-			submit_bio_noacct(bio);
+			dm_submit_bio_remap(bio, NULL);
 
-	/* cold_pass changes only in this worker, in next_copy() */
+	/* cold_pass changes only in this worker, in __next_region() */
 	if (v->cold_pass && time_after(jiffies, v->aged + HEAT_AGE)) {
 		dm_vmb_age_written(v->bitmap);
 		v->aged = jiffies;
 	}
 	do_copies(v);
-
-	if (dm_vmb_all_synced(v->bitmap) && !test_bit(VM_FAILED, &v->flags) &&
-	    !test_and_set_bit(VM_SYNCED_REPORTED, &v->flags)) {
-		DMINFO("%s: all %lu regions in sync", vm_name(v),
-		       dm_vmb_nr_regions(v->bitmap));
-		set_bit(VM_EVENT, &v->flags);
-	}
+	check_synced(v);
 
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
 		dm_table_event(v->ti->table);
@@ -751,20 +1046,16 @@ static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
 {
 	struct vmotion *v = ti->private;
 	struct vm_bio *vb;
+	/* a discard the source refuses loses nothing: not an error */
+	bool counts = *error && *error != BLK_STS_AGAIN &&
+		      bio_op(bio) != REQ_OP_DISCARD;
 
-	if (!op_is_write(bio_op(bio))) {
-		if (*error && *error != BLK_STS_AGAIN)
-			atomic_inc(&v->source_errors);
+	if (counts)
+		atomic_inc(&v->source_errors);
+	if (!op_is_write(bio_op(bio)))
 		return DM_ENDIO_DONE;
-	}
 
 	vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
-	if (test_bit(VB_DEST_ERROR, &vb->flags)) {
-		atomic_inc(&v->dest_errors);
-		vm_fail(v, "destination write error", -EIO);
-	}
-	if (*error && *error != BLK_STS_AGAIN)
-		atomic_inc(&v->source_errors);
 	if (test_bit(VB_TRACKED, &vb->flags))
 		write_done(v, vb, *error);
 
@@ -776,11 +1067,13 @@ static void vmotion_presuspend(struct dm_target *ti)
 	struct vmotion *v = ti->private;
 
 	/*
-	 * Copies already registered finish: they may hold writes back.
-	 * Under the lock, so that next_copy() registers none after it.
+	 * Chunks kcopyd has finish; the others are dropped and release the
+	 * writes they held, which dm core waits for.  Under the lock, so that
+	 * next_chunk() registers none after it.
 	 */
 	spin_lock_irq(&v->lock);
 	set_bit(VM_SUSPENDED, &v->flags);
+	__cancel_copies(v);
 	spin_unlock_irq(&v->lock);
 }
 
@@ -796,11 +1089,19 @@ static void vmotion_postsuspend(struct dm_target *ti)
 {
 	struct vmotion *v = ti->private;
 
-	/* Partner: wake_up() in copy_done() */
+	/* Partner: wake_up() in copy_done() and __cancel_copies() */
 	wait_event(v->copies_wait, !READ_ONCE(v->nr_copies));
 	/* The worker arms the timer only while copies may start. */
 	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);
+	/*
+	 * dm core does not flush a target on suspend.  In sync, the suspend
+	 * may be the one before the switch: everything acknowledged so far
+	 * reaches stable storage on the destination before userspace reads
+	 * the status that allows it.
+	 */
+	if (dm_vmb_all_synced(v->bitmap) && dest_in_path(v))
+		flush_dest(v);
 	/* An event owed (sync reached, failure) is not lost to the suspend. */
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
 		dm_table_event(ti->table);
@@ -819,18 +1120,54 @@ static const char *vm_state(struct vmotion *v)
 {
 	if (test_bit(VM_FAILED, &v->flags))
 		return DM_VMOTION_STATE_FAILED;
-	if (dm_vmb_all_synced(v->bitmap))
+	if (test_bit(VM_ERROR_PAUSED, &v->flags))
+		return DM_VMOTION_STATE_PAUSED;
+	if (test_bit(VM_SYNCED, &v->flags) && dm_vmb_all_synced(v->bitmap))
 		return DM_VMOTION_STATE_SYNCED;
 	if (test_bit(VM_PAUSED, &v->flags))
 		return DM_VMOTION_STATE_PAUSED;
 	return DM_VMOTION_STATE_COPYING;
 }
 
+/* Why the copier is paused: "-", "user" (message) or "error" (on_error). */
+static const char *vm_paused_by(struct vmotion *v)
+{
+	if (test_bit(VM_ERROR_PAUSED, &v->flags))
+		return DM_VMOTION_PAUSED_BY_ERROR;
+	if (test_bit(VM_PAUSED, &v->flags))
+		return DM_VMOTION_PAUSED_BY_USER;
+	return DM_VMOTION_PAUSED_BY_NONE;
+}
+
+static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
+			  unsigned int *size)
+{
+	unsigned int sz = *size;
+	bool rate = v->rate_given || READ_ONCE(v->rate);
+	unsigned int nr = 2 * rate + v->nosync + v->no_discard_passdown +
+			  2 * v->on_error_given;
+
+	if (!nr)
+		return;
+	DMEMIT(" %u", nr);
+	if (rate)
+		DMEMIT(" " DM_VMOTION_FEAT_RATE " %u", READ_ONCE(v->rate));
+	if (v->nosync)
+		DMEMIT(" " DM_VMOTION_FEAT_NOSYNC);
+	if (v->no_discard_passdown)
+		DMEMIT(" " DM_VMOTION_FEAT_NO_DISCARD);
+	if (v->on_error_given)
+		DMEMIT(" " DM_VMOTION_FEAT_ON_ERROR " %s",
+		       v->on_error == ON_ERROR_FAIL ? DM_VMOTION_ON_ERROR_FAIL :
+		       DM_VMOTION_ON_ERROR_PAUSE);
+	*size = sz;
+}
+
 /*
  * Status format:
  *
  * <synced regions>/<total regions> <region size> <state> <rate KiB/s>
- * <copied KiB> <dest errors> <source errors> <held writes>
+ * <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -840,11 +1177,10 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 {
 	struct vmotion *v = ti->private;
 	unsigned int sz = 0;
-	unsigned int nr_features;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%lu/%lu %llu %s %u %llu %d %d %llu",
+		DMEMIT("%lu/%lu %llu %s %u %llu %d %d %llu %s",
 		       dm_vmb_nr_synced(v->bitmap),
 		       dm_vmb_nr_regions(v->bitmap),
 		       (unsigned long long)v->region_size, vm_state(v),
@@ -852,7 +1188,8 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       (unsigned long long)atomic64_read(&v->copied_sectors) / 2,
 		       atomic_read(&v->dest_errors),
 		       atomic_read(&v->source_errors),
-		       (unsigned long long)atomic64_read(&v->held_writes));
+		       (unsigned long long)atomic64_read(&v->held_writes),
+		       vm_paused_by(v));
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -860,17 +1197,7 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       (unsigned long long)v->source_start, v->dest_dev->name,
 		       (unsigned long long)v->dest_start,
 		       (unsigned long long)v->region_size);
-		nr_features = (v->rate_given || READ_ONCE(v->rate) ? 2 : 0) +
-			      v->nosync + v->no_discard_passdown;
-		if (!nr_features)
-			break;
-		DMEMIT(" %u", nr_features);
-		if (v->rate_given || READ_ONCE(v->rate))
-			DMEMIT(" " DM_VMOTION_FEAT_RATE " %u", READ_ONCE(v->rate));
-		if (v->nosync)
-			DMEMIT(" " DM_VMOTION_FEAT_NOSYNC);
-		if (v->no_discard_passdown)
-			DMEMIT(" " DM_VMOTION_FEAT_NO_DISCARD);
+		emit_features(v, result, maxlen, &sz);
 		break;
 
 	case STATUSTYPE_IMA:
@@ -891,12 +1218,18 @@ static int vmotion_message(struct dm_target *ti, unsigned int argc,
 	unsigned int rate;
 
 	if (argc == 1 && !strcasecmp(argv[0], DM_VMOTION_MSG_PAUSE)) {
+		spin_lock_irq(&v->lock);
 		set_bit(VM_PAUSED, &v->flags);
+		__cancel_copies(v);
+		spin_unlock_irq(&v->lock);
 		return 0;
 	}
 
 	if (argc == 1 && !strcasecmp(argv[0], DM_VMOTION_MSG_RESUME)) {
+		/* after an error pause: retry; a failure stays */
 		clear_bit(VM_PAUSED, &v->flags);
+		if (test_and_clear_bit(VM_ERROR_PAUSED, &v->flags))
+			DMINFO("%s: migration resumed after an error", vm_name(v));
 		wake_worker(v);
 		return 0;
 	}
@@ -908,6 +1241,8 @@ static int vmotion_message(struct dm_target *ti, unsigned int argc,
 			return -EINVAL;
 		}
 		WRITE_ONCE(v->rate, rate);
+		/* a new rate applies at once, not after the old deadline */
+		set_bit(VM_RATE_CHANGED, &v->flags);
 		wake_worker(v);
 		return 0;
 	}
@@ -934,11 +1269,11 @@ static void vmotion_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	struct vmotion *v = ti->private;
 
 	/*
-	 * iterate_devices stacked both devices' limits; discards that go to
-	 * the source alone follow the source's.
+	 * iterate_devices stacked both devices' limits; discards follow the
+	 * source's, as a linear table on the source would (the block layer
+	 * splits what goes on to the destination for it).
 	 */
-	if (!v->discard_to_dest)
-		vm_set_discard_limits(limits, v->source_dev->bdev);
+	vm_set_discard_limits(limits, v->source_dev->bdev);
 }
 
 /*---------------------------------------------------------------------------*/
@@ -981,6 +1316,30 @@ static int check_dev_size(struct dm_target *ti, struct dm_dev *dev,
 	return 0;
 }
 
+/*
+ * The destination must take every write the source takes: a larger logical
+ * block would raise the device's block size under a mounted filesystem.
+ * A region must hold whole logical blocks.
+ */
+static int check_block_sizes(struct vmotion *v, char **error)
+{
+	unsigned int src = bdev_logical_block_size(v->source_dev->bdev);
+	unsigned int dst = bdev_logical_block_size(v->dest_dev->bdev);
+
+	if (dst > src) {
+		DMERR("destination logical block size %u is larger than the source's %u",
+		      dst, src);
+		*error = "Destination logical block size is larger than the source's";
+		return -EINVAL;
+	}
+	if (v->region_size << SECTOR_SHIFT < src) {
+		*error = "Region size is smaller than the source's logical block size";
+		return -EINVAL;
+	}
+	v->min_chunk = max_t(sector_t, MIN_CHUNK_SECTORS, src >> SECTOR_SHIFT);
+	return 0;
+}
+
 static int parse_region_size(struct vmotion *v, const char *arg, char **error)
 {
 	unsigned int region_size;
@@ -1009,7 +1368,7 @@ static int parse_region_size(struct vmotion *v, const char *arg, char **error)
 static bool is_reserved_feature(const char *arg)
 {
 	return !strcasecmp(arg, "metadata") || !strcasecmp(arg, "mode") ||
-	       !strcasecmp(arg, "skip_zeroes");
+	       !strcasecmp(arg, "skip_zeroes") || !strcasecmp(arg, "dest_zeroed");
 }
 
 static int parse_rate(struct vmotion *v, struct dm_arg_set *as,
@@ -1038,6 +1397,28 @@ static int feature_error(const char *msg, char **error)
 	return -EINVAL;
 }
 
+static int parse_on_error(struct vmotion *v, struct dm_arg_set *as,
+			  unsigned int *argc, char **error)
+{
+	const char *arg;
+
+	if (v->on_error_given)
+		return feature_error("Duplicate feature argument 'on_error'", error);
+	if (!*argc)
+		return feature_error("Feature argument 'on_error' needs a value", error);
+	(*argc)--;
+	arg = dm_shift_arg(as);
+	if (!strcasecmp(arg, DM_VMOTION_ON_ERROR_FAIL))
+		v->on_error = ON_ERROR_FAIL;
+	else if (!strcasecmp(arg, DM_VMOTION_ON_ERROR_PAUSE))
+		v->on_error = ON_ERROR_PAUSE;
+	else
+		return feature_error("Invalid on_error policy (fail or pause expected)",
+				     error);
+	v->on_error_given = true;
+	return 0;
+}
+
 static int parse_flag(bool *flag, const char *duplicate, char **error)
 {
 	if (*flag)
@@ -1050,7 +1431,7 @@ static int parse_features(struct vmotion *v, struct dm_arg_set *as,
 			  char **error)
 {
 	static const struct dm_arg _args[] = {
-		{0, 8, "Invalid number of feature arguments"},
+		{0, 16, "Invalid number of feature arguments"},
 	};
 	unsigned int argc;
 	const char *arg;
@@ -1076,6 +1457,8 @@ static int parse_features(struct vmotion *v, struct dm_arg_set *as,
 			r = parse_flag(&v->no_discard_passdown,
 				       "Duplicate feature argument 'no_discard_passdown'",
 				       error);
+		else if (!strcasecmp(arg, DM_VMOTION_FEAT_ON_ERROR))
+			r = parse_on_error(v, as, &argc, error);
 		else if (is_reserved_feature(arg))
 			r = feature_error("Feature argument not supported yet", error);
 		else
@@ -1114,6 +1497,8 @@ static void init_copies(struct vmotion *v)
  *   rate <KiB/s>          background copy limit, 0 = unlimited
  *   nosync                the destination already holds the data
  *   no_discard_passdown   do not send discards to the destination
+ *   on_error fail|pause   what a destination or copy error does
+ *                         (default pause)
  */
 static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -1170,7 +1555,8 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			   &ti->error) ||
 	    check_dev_size(ti, v->dest_dev, v->dest_start,
 			   "Destination device is too small for offset + length",
-			   &ti->error))
+			   &ti->error) ||
+	    check_block_sizes(v, &ti->error))
 		goto bad_devs;
 
 	v->discard_to_dest = !v->no_discard_passdown &&
@@ -1181,6 +1567,7 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = PTR_ERR(v->bitmap);
 		ti->error = r == -ENOMEM ? "Cannot allocate region bitmap" :
 			    "Too many regions: use a larger region size";
+		r = r == -ENOMEM ? r : -EINVAL;
 		goto bad_devs;
 	}
 
@@ -1233,8 +1620,14 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_io_len;
 	}
 	ti->num_flush_bios = 1;
-	ti->num_discard_bios = 1;
-	ti->discards_supported = true;
+	/*
+	 * Discards as a linear table on the source would take them: none if
+	 * the source has none, whatever the destination can do.
+	 */
+	if (bdev_max_discard_sectors(v->source_dev->bdev)) {
+		ti->num_discard_bios = 1;
+		ti->discards_supported = true;
+	}
 	ti->num_write_zeroes_bios = 1;
 	ti->per_io_data_size = sizeof(struct vm_bio);
 	ti->private = v;
@@ -1284,6 +1677,8 @@ static struct target_type vmotion_target = {
 	.name = DM_VMOTION_TARGET,
 	.version = {DM_VMOTION_VERSION_MAJOR, DM_VMOTION_VERSION_MINOR,
 		    DM_VMOTION_VERSION_PATCH},
+	/* map() never sleeps for a REQ_NOWAIT bio: see mirror_to_dest() */
+	.features = DM_TARGET_NOWAIT,
 	.module = THIS_MODULE,
 	.ctr = vmotion_ctr,
 	.dtr = vmotion_dtr,

@@ -13,6 +13,8 @@
  * to call concurrently from any context, interrupt context included: bits
  * are changed with atomic bit operations and the count of synced regions is
  * an atomic counter kept alongside, so it is never recomputed by a scan.
+ * Searches take the range to search, so that a caller holding a spinlock
+ * bounds the work done under it (a word of 64 regions at a time).
  */
 #ifndef DM_VMOTION_BITMAP_H
 #define DM_VMOTION_BITMAP_H
@@ -27,7 +29,8 @@ struct dm_vmb;
  * regions start unsynced, or synced when @synced is true.
  *
  * May block.  Returns an ERR_PTR on failure: -EINVAL for a bad geometry,
- * -ENOMEM when the bitmap cannot be allocated.
+ * -E2BIG for more regions than an unsigned long counts or one allocation
+ * holds, -ENOMEM when the bitmap cannot be allocated.
  */
 struct dm_vmb *dm_vmb_create(sector_t dev_sectors, sector_t region_sectors,
 			     bool synced);
@@ -60,34 +63,34 @@ unsigned long dm_vmb_clear_synced(struct dm_vmb *vmb, unsigned long region,
 				  unsigned long nr);
 
 /*
- * The first unsynced region at or after @region, or dm_vmb_nr_regions()
- * when there is none.  Any context; a concurrent change may or may not be
- * seen.
+ * The first unsynced (synced) region in [@region, @end), or @end when there
+ * is none; @end is capped at dm_vmb_nr_regions().  The work done is
+ * proportional to @end - @region.  Any context; a concurrent change may or
+ * may not be seen.
  */
-unsigned long dm_vmb_next_unsynced(struct dm_vmb *vmb, unsigned long region);
-
-/*
- * The first synced region at or after @region, or dm_vmb_nr_regions().
- * Any context.
- */
-unsigned long dm_vmb_next_synced(struct dm_vmb *vmb, unsigned long region);
+unsigned long dm_vmb_next_unsynced(struct dm_vmb *vmb, unsigned long region,
+				   unsigned long end);
+unsigned long dm_vmb_next_synced(struct dm_vmb *vmb, unsigned long region,
+				 unsigned long end);
 
 /*
  * Regions written lately: dm_vmb_mark_written() marks @region in the
  * current generation; dm_vmb_age_written() forgets the older generation
  * and starts a new one, so a region marked since the last-but-one age is
  * "written".  Mark and test: any context.  Age: process context, may sleep;
- * one caller at a time.
+ * one caller at a time; its work is proportional to the words of the
+ * bitmap that were marked, plus one bit per word of it.
  */
 void dm_vmb_mark_written(struct dm_vmb *vmb, unsigned long region);
 bool dm_vmb_is_written(struct dm_vmb *vmb, unsigned long region);
 void dm_vmb_age_written(struct dm_vmb *vmb);
 
 /*
- * The first region at or after @region that is neither synced nor written,
- * or dm_vmb_nr_regions().  Any context; a concurrent change may or may not
- * be seen.
+ * The first region in [@region, @end) that is neither synced nor written,
+ * or @end (capped at dm_vmb_nr_regions()).  Work proportional to
+ * @end - @region.  Any context; a concurrent change may or may not be seen.
  */
-unsigned long dm_vmb_next_cold(struct dm_vmb *vmb, unsigned long region);
+unsigned long dm_vmb_next_cold(struct dm_vmb *vmb, unsigned long region,
+			       unsigned long end);
 
 #endif /* DM_VMOTION_BITMAP_H */

@@ -10,7 +10,7 @@
 
 #define DM_VMOTION_TARGET		"vmotion"
 #define DM_VMOTION_VERSION_MAJOR	1
-#define DM_VMOTION_VERSION_MINOR	0
+#define DM_VMOTION_VERSION_MINOR	1
 #define DM_VMOTION_VERSION_PATCH	0
 
 /* Region size bounds, in 512-byte sectors (both powers of two). */
@@ -21,7 +21,7 @@
  * Status INFO line, fields in this order (new fields only ever at the end):
  *
  *   <synced regions>/<total regions> <region size> <state> <rate KiB/s>
- *   <copied KiB> <dest errors> <source errors> <held writes>
+ *   <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -32,6 +32,7 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_DEST_ERRORS,
 	DM_VMOTION_ST_SOURCE_ERRORS,
 	DM_VMOTION_ST_HELD_WRITES,
+	DM_VMOTION_ST_PAUSED_BY,
 	DM_VMOTION_ST_NR_FIELDS
 };
 
@@ -40,10 +41,18 @@ enum dm_vmotion_status_field {
 #define DM_VMOTION_STATE_SYNCED		"synced"
 #define DM_VMOTION_STATE_FAILED		"failed"
 
+/* Why the copier is paused */
+#define DM_VMOTION_PAUSED_BY_NONE	"-"
+#define DM_VMOTION_PAUSED_BY_USER	"user"
+#define DM_VMOTION_PAUSED_BY_ERROR	"error"
+
 /* Feature arguments of the table line. */
 #define DM_VMOTION_FEAT_RATE		"rate"
 #define DM_VMOTION_FEAT_NOSYNC		"nosync"
 #define DM_VMOTION_FEAT_NO_DISCARD	"no_discard_passdown"
+#define DM_VMOTION_FEAT_ON_ERROR	"on_error"
+#define DM_VMOTION_ON_ERROR_FAIL	"fail"
+#define DM_VMOTION_ON_ERROR_PAUSE	"pause"
 
 /* Messages: dmsetup message <dev> 0 <message> [<arg>] */
 #define DM_VMOTION_MSG_PAUSE		"pause"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # dkms add + build of this tree for the installed Debian kernel, in a private DKMS tree.
-set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/vm/lib.sh"
+check_says_why
 kver=$(vm_kver)
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$repo/dkms.conf")
 tmp=$(mktemp -d)

@@ -1,9 +1,9 @@
 #!/bin/bash
 # make install DESTDIR=... puts every part in place, make uninstall leaves no file behind.
-set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 . tests/vm/lib.sh
+check_says_why
 kver=$(vm_kver)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT

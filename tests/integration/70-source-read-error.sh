@@ -1,5 +1,5 @@
 #!/bin/bash
-# A source read error during the copy fails the migration with a clear log line; I/O elsewhere goes on.
+# A source read error during the copy fails the migration (on_error fail) with a clear log line; I/O elsewhere goes on.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
@@ -12,7 +12,7 @@ dmsetup create src --table "0 $bad linear $SRC $SRC_OFF
 $bad 128 error
 $((bad + 128)) $((len - bad - 128)) linear $SRC $((SRC_OFF + bad + 128))"
 dmsetup create mig --table "0 $len linear /dev/mapper/src 0"
-dmsetup reload mig --table "0 $len vmotion /dev/mapper/src 0 $DST $DST_OFF 1024"
+dmsetup reload mig --table "0 $len vmotion /dev/mapper/src 0 $DST $DST_OFF 1024 2 on_error fail"
 ev=$(event_nr mig)
 dmsetup resume mig
 timeout 300 dmsetup wait mig "$ev" || fail "no dm event"

@@ -48,7 +48,22 @@ bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 no_discard_passdown no_discard_pas
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 metadata /dev/vdc" "Feature argument not supported yet"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 skip_zeroes" "Feature argument not supported yet"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 3 nosync" "Invalid number of feature arguments"
-bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 9 a b c d e f g h i" "Invalid number of feature arguments"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 17 a b c d e f g h i j k l m n o p q" "Invalid number of feature arguments"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 on_error" "Feature argument 'on_error' needs a value"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 on_error retry" "Invalid on_error policy (fail or pause expected)"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 4 on_error fail on_error pause" "Duplicate feature argument 'on_error'"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 dest_zeroed" "Feature argument not supported yet"
+# a destination with 4 KiB logical blocks under a 512-byte source
+modprobe loop
+loop=$(losetup -b 4096 -f --show /dev/vdc)
+bad "0 1024 vmotion /dev/vda 0 $loop 0 8" "Destination logical block size is larger than the source's"
+dmesg | grep -q "destination logical block size 4096 is larger than the source's 512" ||
+	fail "no log line with the two block sizes"
+# the other way round is fine: a 512-byte destination takes 4 KiB writes
+dmsetup create lbs --table "0 1024 vmotion $loop 0 /dev/vdb 0 8"
+expect_eq "logical block size of the device" 4096 "$(blockdev --getss /dev/mapper/lbs)"
+dmsetup remove lbs
+losetup -d "$loop"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 x" "Invalid number of feature arguments"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 nosync extra" "Unexpected argument after the feature arguments"
 log "$n bad lines refused"

@@ -29,9 +29,10 @@ done
 [ "$writes" -ge 1 ] || fail "the write never reached the destination"
 expect_eq "state with the write in flight" synced "$(vm_state rm)"
 
-vmotion_refused rm "$mig_table" 1 "rm: fell out of sync during the suspend (failed, " switch rm
+vmotion_refused rm "$mig_table" 1 "rm: fell out of sync during the suspend (paused, " switch rm
 wait $dd_pid || fail "the application's write failed"
-expect_eq "state after the refused switch" failed "$(vm_state rm)"
+expect_eq "state after the refused switch (on_error pause)" paused "$(vm_state rm)"
+expect_eq "paused by" error "$(vm_field rm 8)"
 [ "$(vm_field rm 5)" -ge 1 ] || fail "the destination's write error was not counted: $(vm_status rm)"
 
 # the write is on the source and the device reads it back
@@ -41,7 +42,7 @@ cmp /tmp/blk <(dd if=/dev/vda bs=4k skip=1000 count=1 iflag=direct status=none) 
 	fail "the write is not on the source"
 
 # switch still refuses (not in sync), abort returns to the source intact
-vmotion_refused rm "$mig_table" 1 "rm: not in sync (failed, " switch rm
+vmotion_refused rm "$mig_table" 1 "rm: not in sync (paused, " switch rm
 vmotion abort rm > /tmp/ab.out 2>&1 || { cat /tmp/ab.out; fail "abort"; }
 expect_eq "table after abort" "0 $len linear $(majmin /dev/mapper/rs) 0" "$(dmsetup table rm)"
 # every byte: what was filled in, with the one write on top

@@ -20,3 +20,24 @@ vm_kver() {
 
 # Lines a kernel log must never contain.
 VM_SPLAT_RE='(BUG:|WARNING:|Oops|general protection fault|UBSAN:|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked|Kernel panic|unreferenced object|Call Trace:)'
+
+# Every check script says why it failed: after sourcing this file, a check
+# script calls check_says_why.  Under `set -e` a failing command would end
+# the script without a word (an empty log, as a glob that matched nothing
+# under pipefail once did); the ERR trap names the script, the line and
+# the command.
+check_says_why() {
+	set -Eeuo pipefail
+	trap 'vm_rc=$?; echo "$(basename "$0"): line $LINENO: \`$BASH_COMMAND\` failed (status $vm_rc)" >&2' ERR
+}
+
+# The newest /usr/src/linux-source-*.tar.xz (Debian's linux-source), or a
+# message saying how to get one.
+vm_source_tarball() {
+	local t best=
+	for t in /usr/src/linux-source-*.tar.xz; do
+		[ -e "$t" ] && best=$t
+	done
+	[ -n "$best" ] || { echo "no /usr/src/linux-source-*.tar.xz (make deps installs linux-source)" >&2; return 1; }
+	echo "$best"
+}

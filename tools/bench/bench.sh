@@ -66,13 +66,11 @@ if [ -z "${VM_GUEST:-}" ] && [ "${BENCH_DESTROY_DATA:-}" != yes ]; then
 	done
 fi
 
-# modules
-if ! modinfo dm-vmotion >/dev/null 2>&1; then
-	mkdir -p "/lib/modules/$(uname -r)/extra"
-	cp "$repo"/dm-vmotion.ko "$repo"/dm-vmotion-bitmap.ko "/lib/modules/$(uname -r)/extra/"
-	depmod -a
-fi
-modprobe dm-vmotion
+# modules: the ones built here, with insmod (no depmod of the module tree)
+modprobe dm-mod
+for m in dm-vmotion-bitmap dm-vmotion; do
+	lsmod | grep -q "^${m//-/_} " || insmod "$repo/$m.ko"
+done
 modprobe dm-mirror
 share_param=/sys/module/dm_vmotion/parameters/busy_copy_share
 default_share=$(cat "$share_param")

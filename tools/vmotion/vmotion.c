@@ -155,6 +155,7 @@ struct segment {
 	uint64_t copied_kib;
 	unsigned int dest_errors, source_errors;
 	uint64_t held_writes;
+	char paused_by[8];
 };
 
 struct device {
@@ -247,9 +248,10 @@ static int parse_vmotion_status(struct segment *s, const char *params)
 	unsigned int region;
 
 	/* held writes, the ninth field, and any added later are optional */
-	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu", &synced,
+	snprintf(s->paused_by, sizeof(s->paused_by), DM_VMOTION_PAUSED_BY_NONE);
+	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s", &synced,
 		   &total, &region, s->state, &s->rate, &copied,
-		   &s->dest_errors, &s->source_errors, &held) < 8)
+		   &s->dest_errors, &s->source_errors, &held, s->paused_by) < 8)
 		return -1;
 	s->held_writes = held;
 	s->synced = synced;
@@ -473,6 +475,7 @@ struct progress {
 	unsigned int dest_errors, source_errors;
 	uint64_t held_writes;
 	const char *state;
+	bool error_paused;	/* on_error pause: waits for 'resume' */
 };
 
 static void progress_of(const struct device *d, struct progress *p)
@@ -499,6 +502,7 @@ static void progress_of(const struct device *d, struct progress *p)
 		failed |= !strcmp(s->state, DM_VMOTION_STATE_FAILED);
 		copying |= !strcmp(s->state, DM_VMOTION_STATE_COPYING);
 		paused |= !strcmp(s->state, DM_VMOTION_STATE_PAUSED);
+		p->error_paused |= !strcmp(s->paused_by, DM_VMOTION_PAUSED_BY_ERROR);
 	}
 	p->state = failed ? DM_VMOTION_STATE_FAILED :
 		   copying ? DM_VMOTION_STATE_COPYING :
@@ -571,8 +575,9 @@ static void print_status(const struct device *d, bool json, bool first)
 		if (p.rate)
 			snprintf(rate, sizeof(rate), "%u KiB/s", p.rate);
 		human(p.copied_kib * 1024.0, copied, sizeof(copied));
-		printf("%s: %s %.1f%% (%" PRIu64 "/%" PRIu64 " regions), rate %s, copied %s, errors dest %u source %u",
-		       d->name, p.state, percent(&p), p.synced, p.total, rate,
+		printf("%s: %s%s %.1f%% (%" PRIu64 "/%" PRIu64 " regions), rate %s, copied %s, errors dest %u source %u",
+		       d->name, p.state, p.error_paused ? " (error)" : "",
+		       percent(&p), p.synced, p.total, rate,
 		       copied, p.dest_errors, p.source_errors);
 		if (left > 0)
 			printf(", ETA %lds", left);
@@ -589,8 +594,10 @@ static void print_status(const struct device *d, bool json, bool first)
 	       p.total_bytes, p.synced_bytes);
 	printf("\"rate_kib_s\": %u, \"copied_kib\": %" PRIu64 ", ", p.rate,
 	       p.copied_kib);
-	printf("\"dest_errors\": %u, \"source_errors\": %u, \"held_writes\": %" PRIu64 ", \"eta_seconds\": ",
+	printf("\"dest_errors\": %u, \"source_errors\": %u, \"held_writes\": %" PRIu64 ", ",
 	       p.dest_errors, p.source_errors, p.held_writes);
+	printf("\"paused_by_error\": %s, \"eta_seconds\": ",
+	       p.error_paused ? "true" : "false");
 	if (left >= 0)
 		printf("%ld", left);
 	else
@@ -792,6 +799,11 @@ static int follow(const char *name, bool show)
 		if (!strcmp(p.state, DM_VMOTION_STATE_FAILED)) {
 			err("%s: migration failed (dest errors %u, source errors %u); I/O continues on the source. See dmesg; 'vmotion abort %s' returns to linear on the source",
 			    name, p.dest_errors, p.source_errors, name);
+			break;
+		}
+		if (p.error_paused) {
+			err("%s: migration paused by an error (dest errors %u, source errors %u); I/O continues on the source. See dmesg; once the cause is fixed, 'vmotion resume %s' retries and 'vmotion wait %s' follows it; 'vmotion abort %s' returns to linear on the source",
+			    name, p.dest_errors, p.source_errors, name, name, name);
 			break;
 		}
 		if (interrupted) {
