@@ -37,10 +37,11 @@ struct dm_vmb {
 };
 
 /*
- * Most regions a bitmap can have: its bits are counted in unsigned long
- * and kvmalloc() refuses more than INT_MAX bytes.
+ * Most regions a bitmap can have: kvmalloc() refuses more than INT_MAX
+ * bytes, and region numbers are unsigned longs that callers add search
+ * windows to (on 32-bit, half the range leaves room for that).
  */
-#define MAX_REGIONS	min_t(u64, ULONG_MAX, (u64)INT_MAX * BITS_PER_BYTE)
+#define MAX_REGIONS	min_t(u64, ULONG_MAX / 2, (u64)INT_MAX * BITS_PER_BYTE)
 
 static unsigned long *alloc_bits(unsigned long nr)
 {
@@ -176,20 +177,44 @@ bool dm_vmb_all_synced(struct dm_vmb *vmb)
 }
 EXPORT_SYMBOL_GPL(dm_vmb_all_synced);
 
+/*
+ * Set (@set) or clear the bits of regions [region, region + nr), whole
+ * words at a time with one atomic exchange each; how many changed.
+ */
+static unsigned long change_bits(struct dm_vmb *vmb, unsigned long region,
+				 unsigned long nr, bool set)
+{
+	unsigned long end = region + nr, changed = 0, old;
+
+	while (region < end) {
+		unsigned long *w = &vmb->bits[BIT_WORD(region)];
+
+		if (!(region % BITS_PER_LONG) && end - region >= BITS_PER_LONG) {
+			old = xchg(w, set ? ~0UL : 0UL);
+			changed += set ? BITS_PER_LONG - hweight_long(old) :
+					 hweight_long(old);
+			region += BITS_PER_LONG;
+			continue;
+		}
+		if (set ? !test_and_set_bit(region, vmb->bits) :
+			  test_and_clear_bit(region, vmb->bits))
+			changed++;
+		region++;
+	}
+	return changed;
+}
+
 unsigned long dm_vmb_set_synced(struct dm_vmb *vmb, unsigned long region,
 				unsigned long nr)
 {
-	unsigned long end, changed = 0;
+	unsigned long changed;
 
 	if (WARN_ON_ONCE(region > vmb->nr_regions ||
 			 nr > vmb->nr_regions - region))
 		return 0;
 
-	for (end = region + nr; region < end; region++)
-		if (!test_and_set_bit(region, vmb->bits))
-			changed++;
+	changed = change_bits(vmb, region, nr, true);
 	atomic_long_add(changed, &vmb->nr_synced);
-
 	return changed;
 }
 EXPORT_SYMBOL_GPL(dm_vmb_set_synced);
@@ -197,17 +222,14 @@ EXPORT_SYMBOL_GPL(dm_vmb_set_synced);
 unsigned long dm_vmb_clear_synced(struct dm_vmb *vmb, unsigned long region,
 				  unsigned long nr)
 {
-	unsigned long end, changed = 0;
+	unsigned long changed;
 
 	if (WARN_ON_ONCE(region > vmb->nr_regions ||
 			 nr > vmb->nr_regions - region))
 		return 0;
 
-	for (end = region + nr; region < end; region++)
-		if (test_and_clear_bit(region, vmb->bits))
-			changed++;
+	changed = change_bits(vmb, region, nr, false);
 	atomic_long_sub(changed, &vmb->nr_synced);
-
 	return changed;
 }
 EXPORT_SYMBOL_GPL(dm_vmb_clear_synced);

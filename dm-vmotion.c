@@ -87,15 +87,18 @@ MODULE_PARM_DESC(busy_copy_share,
 enum {
 	VM_SUSPENDED,		/* no new copies: between presuspend and resume */
 	VM_PAUSED,		/* no new copies: "pause" message */
-	VM_ERROR_PAUSED,	/* on_error pause: destination out of the write
-				 * path, no copy until "resume"
+	VM_ERROR_PAUSED,	/* on_error pause: no copy until "resume" */
+	VM_DEST_OUT,		/* on_error pause after a destination error:
+				 * writes go to the source alone
 				 */
 	VM_FAILED,		/* migration failed; I/O goes to the source only */
+	VM_UNSYNC_ALL,		/* the worker owes a clear of the whole bitmap */
 	VM_SYNCED,		/* all regions in sync, destination flushed,
 				 * event raised
 				 */
 	VM_EVENT,		/* a dm event is owed to userspace */
 	VM_RATE_CHANGED,	/* the rate limit starts again from now */
+	VM_POSTSUSPENDED,	/* from postsuspend to resume: the worker idles */
 };
 
 enum vm_on_error {
@@ -129,7 +132,9 @@ struct vm_copy {
 	sector_t end;
 	enum vm_copy_state state;
 	unsigned int waiting;	/* writes in flight to the chunk */
-	bool spoiled;		/* a write to it failed on the destination */
+	bool spoiled;		/* must not mark its regions in sync: an error,
+				 * or a write that raced it, concerned them
+				 */
 	u64 start_ns;		/* when kcopyd was given the chunk */
 	unsigned long app_bios;	/* app_bios() then */
 	struct bio_list deferred;
@@ -163,7 +168,10 @@ struct vmotion {
 	 * @lock protects: the writes in flight, hashed by region; the
 	 * registered copies; bios released by finished copies, to be mapped
 	 * again by the worker; the copy cursor and sweep; @unsyncs; and the
-	 * changes of VM_SYNCED, VM_ERROR_PAUSED and VM_FAILED.
+	 * changes of VM_SYNCED, VM_ERROR_PAUSED, VM_DEST_OUT, VM_FAILED and
+	 * VM_UNSYNC_ALL.  Every write takes it twice (map, end_io), in sync
+	 * or not: the error paths and the copier's drain rely on every write
+	 * being known.
 	 */
 	spinlock_t lock;
 	DECLARE_HASHTABLE(writes, WRITES_HASH_BITS);
@@ -178,7 +186,10 @@ struct vmotion {
 	/* Times a region in sync became unsynced */
 	unsigned long unsyncs;
 
-	/* Worker-only: earliest time the rate limit lets the next chunk start */
+	/*
+	 * Earliest time the rate limit lets the next chunk start: the
+	 * worker's, and resume's while the worker idles
+	 */
 	u64 rate_next_ns;
 	/* Worker-only: jiffies of the last dm_vmb_age_written() */
 	unsigned long aged;
@@ -213,6 +224,7 @@ enum {
 	VB_TRACKED,	/* in v->writes */
 	VB_FULL,	/* covers a whole unsynced region: syncs it if it succeeds */
 	VB_DEST_ERROR,	/* the destination half failed */
+	VB_EMPTY_FLUSH,	/* no data: [start, end) means nothing */
 };
 
 struct vm_bio {
@@ -232,6 +244,7 @@ static const char *vm_name(struct vmotion *v)
 	return dm_table_device_name(v->ti->table);
 }
 
+/* NOTE: any context.  From postsuspend to resume the worker does nothing. */
 static void wake_worker(struct vmotion *v)
 {
 	mod_delayed_work(v->wq, &v->worker, 0);
@@ -263,17 +276,19 @@ static void raise_event(struct vmotion *v)
 	wake_worker(v);
 }
 
-/* Writes are mirrored to the destination: no failure, no error pause. */
+/* Writes are mirrored to the destination: not failed, not out. */
 static bool dest_in_path(struct vmotion *v)
 {
 	return !test_bit(VM_FAILED, &v->flags) &&
-	       !test_bit(VM_ERROR_PAUSED, &v->flags);
+	       !test_bit(VM_DEST_OUT, &v->flags);
 }
 
 static bool may_copy(struct vmotion *v)
 {
 	return !test_bit(VM_SUSPENDED, &v->flags) &&
-	       !test_bit(VM_PAUSED, &v->flags) && dest_in_path(v);
+	       !test_bit(VM_PAUSED, &v->flags) &&
+	       !test_bit(VM_ERROR_PAUSED, &v->flags) &&
+	       !test_bit(VM_UNSYNC_ALL, &v->flags) && dest_in_path(v);
 }
 
 static sector_t region_start(struct vmotion *v, unsigned long region)
@@ -327,6 +342,10 @@ static void __drop_copy(struct vmotion *v, struct vm_copy *c)
 /*
  * Drop every copy that kcopyd does not have: the copier has stopped
  * (pause, suspend, failure).  A chunk waiting for writes never starts.
+ * When the destination has left the write path, a chunk kcopyd has will
+ * not make its regions in sync either, and the writes it holds go on at
+ * once (to the source) instead of waiting for a destination that may take
+ * minutes to time out.
  *
  * NOTE: caller holds v->lock.
  */
@@ -334,9 +353,15 @@ static void __cancel_copies(struct vmotion *v)
 {
 	struct vm_copy *c, *tmp;
 
-	list_for_each_entry_safe(c, tmp, &v->copies, list)
-		if (c->state != COPY_RUNNING)
+	list_for_each_entry_safe(c, tmp, &v->copies, list) {
+		if (c->state != COPY_RUNNING) {
 			__drop_copy(v, c);
+		} else if (!dest_in_path(v)) {
+			c->spoiled = true;
+			bio_list_merge(&v->deferred, &c->deferred);
+			bio_list_init(&c->deferred);
+		}
+	}
 	/* the worker maps the released writes; postsuspend may wait for us */
 	wake_worker(v);
 	wake_up(&v->copies_wait);
@@ -344,16 +369,34 @@ static void __cancel_copies(struct vmotion *v)
 
 /*
  * Regions in sync that are no longer: a write reached the source alone,
- * or the destination failed.
+ * or the destination failed.  The whole device (a failed flush) is
+ * cleared by the worker, a bounded slice at a time with the lock let go:
+ * until then no copy starts and nothing is reported in sync.
  *
  * NOTE: caller holds v->lock.
  */
 static void __unsync(struct vmotion *v, unsigned long region, unsigned long nr)
 {
-	if (dm_vmb_clear_synced(v->bitmap, region, nr)) {
+	if (nr == dm_vmb_nr_regions(v->bitmap)) {
+		set_bit(VM_UNSYNC_ALL, &v->flags);
+		v->unsyncs++;
+		clear_bit(VM_SYNCED, &v->flags);
+		wake_worker(v);
+	} else if (dm_vmb_clear_synced(v->bitmap, region, nr)) {
 		v->unsyncs++;
 		clear_bit(VM_SYNCED, &v->flags);
 	}
+}
+
+/* Spoil the copies of regions [region, region + nr).  NOTE: v->lock held. */
+static void __spoil_copies(struct vmotion *v, unsigned long region,
+			   unsigned long nr)
+{
+	struct vm_copy *c;
+
+	list_for_each_entry(c, &v->copies, list)
+		if (c->region < region + nr && region < c->region + c->nr)
+			c->spoiled = true;
 }
 
 /*---------------------------------------------------------------------------*/
@@ -379,41 +422,42 @@ static void __vm_fail(struct vmotion *v, const char *why)
  * A destination write or flush, or a copy, failed on regions
  * [region, region + nr): they are not in sync, and a copy of them in
  * progress does not make them so.  on_error fail ends the migration;
- * on_error pause takes the destination out of the write path and stops
- * the copier until "resume".
+ * on_error pause stops the copier until "resume", and after an error of
+ * the destination (@dest) takes it out of the write path meanwhile (a
+ * source that cannot be read says nothing against the destination).
  *
  * NOTE: any context; caller holds v->lock.
  */
 static void __vm_error(struct vmotion *v, unsigned long region,
-		       unsigned long nr, const char *why)
+		       unsigned long nr, bool dest, const char *why)
 {
-	struct vm_copy *c;
+	bool out;
 
-	list_for_each_entry(c, &v->copies, list)
-		if (c->region < region + nr && region < c->region + c->nr)
-			c->spoiled = true;
+	__spoil_copies(v, region, nr);
 	__unsync(v, region, nr);
 
 	if (v->on_error == ON_ERROR_FAIL) {
 		__vm_fail(v, why);
 		return;
 	}
-	if (test_bit(VM_FAILED, &v->flags) ||
-	    test_and_set_bit(VM_ERROR_PAUSED, &v->flags))
+	if (test_bit(VM_FAILED, &v->flags))
 		return;
-	DMERR("%s: %s: migration paused, I/O continues on the source; message 'resume' retries",
-	      vm_name(v), why);
+	out = dest && !test_and_set_bit(VM_DEST_OUT, &v->flags);
+	if (test_and_set_bit(VM_ERROR_PAUSED, &v->flags) && !out)
+		return;
+	DMERR("%s: %s: migration paused, I/O continues on the source%s; message 'resume' retries",
+	      vm_name(v), why, dest ? " alone" : "");
 	__cancel_copies(v);
 	raise_event(v);
 }
 
 static void vm_error(struct vmotion *v, unsigned long region,
-		     unsigned long nr, const char *why)
+		     unsigned long nr, bool dest, const char *why)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&v->lock, flags);
-	__vm_error(v, region, nr, why);
+	__vm_error(v, region, nr, dest, why);
 	spin_unlock_irqrestore(&v->lock, flags);
 }
 
@@ -436,21 +480,37 @@ static void dest_endio(struct bio *clone)
 	struct bio *bio = clone->bi_private;
 	struct vm_bio *vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
 	struct vmotion *v = vb->v;
-	unsigned long region = 0, nr = dm_vmb_nr_regions(v->bitmap);
+	unsigned long region = vb->region, nr = 1, flags;
 
+	/*
+	 * An empty flush concerns everything written before it.  Not
+	 * bio_sectors(): a completed bio has been advanced to its end.
+	 */
+	if (test_bit(VB_EMPTY_FLUSH, &vb->flags)) {
+		region = 0;
+		nr = dm_vmb_nr_regions(v->bitmap);
+	}
 	if (clone->bi_status && bio_op(clone) == REQ_OP_DISCARD) {
 		/* advisory: the data is the source's, nothing is lost */
 		DMWARN_LIMIT("%s: destination refused a discard (error %d)",
 			     vm_name(v), blk_status_to_errno(clone->bi_status));
+	} else if (clone->bi_status == BLK_STS_AGAIN) {
+		/*
+		 * REQ_NOWAIT, and the destination would have had to wait: no
+		 * error of the destination, but it does not have the write.
+		 * The submitter tries again; meanwhile the region is not in
+		 * sync.
+		 */
+		set_bit(VB_DEST_ERROR, &vb->flags);
+		bio->bi_status = BLK_STS_AGAIN;
+		spin_lock_irqsave(&v->lock, flags);
+		__spoil_copies(v, region, nr);
+		__unsync(v, region, nr);
+		spin_unlock_irqrestore(&v->lock, flags);
 	} else if (clone->bi_status) {
 		set_bit(VB_DEST_ERROR, &vb->flags);
 		atomic_inc(&v->dest_errors);
-		/* an empty flush concerns everything written before it */
-		if (bio_sectors(clone)) {
-			region = vb->region;
-			nr = 1;
-		}
-		vm_error(v, region, nr, "destination write error");
+		vm_error(v, region, nr, true, "destination write error");
 	}
 	bio_put(clone);
 	/* drops the reference mirror_to_dest() took: may complete @bio */
@@ -463,9 +523,9 @@ static void dest_endio(struct bio *clone)
  * the clone's completion has dropped its extra reference.  Returns false
  * if @bio may not wait (REQ_NOWAIT) and no clone was at hand.
  */
-static bool mirror_to_dest(struct vmotion *v, struct bio *bio)
+static bool mirror_to_dest(struct vmotion *v, struct bio *bio, bool may_wait)
 {
-	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
+	gfp_t gfp = may_wait ? GFP_NOIO : GFP_NOWAIT;
 	struct bio *clone;
 
 	clone = bio_alloc_clone(v->dest_dev->bdev, bio, gfp, &v->bs);
@@ -498,8 +558,10 @@ static bool mirror_to_dest(struct vmotion *v, struct bio *bio)
  * Every write with data is tracked until it completes, so that no copy of
  * its region starts while it is in flight.  Returns DM_MAPIO_REMAPPED with
  * @bio remapped to the source, or DM_MAPIO_SUBMITTED if it was held back.
+ * @may_wait: the caller may sleep for memory (the worker, or a bio without
+ * REQ_NOWAIT).
  */
-static int map_write(struct vmotion *v, struct bio *bio)
+static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 {
 	struct vm_bio *vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
 	struct vm_bio *other;
@@ -513,6 +575,7 @@ static int map_write(struct vmotion *v, struct bio *bio)
 
 	if (!bio_sectors(bio)) {
 		/* empty flush */
+		set_bit(VB_EMPTY_FLUSH, &vb->flags);
 		to_dest = dest_in_path(v);
 		goto remap;
 	}
@@ -540,8 +603,8 @@ static int map_write(struct vmotion *v, struct bio *bio)
 	}
 	if (c) {
 		/* below the copy's progress the destination has the data */
-		to_dest = vb->start < c->pos;
-		if (!to_dest)
+		to_dest = vb->start < c->pos && (!discard || v->discard_to_dest);
+		if (vb->start >= c->pos)
 			dm_vmb_mark_written(v->bitmap, vb->region);
 		goto track;
 	}
@@ -551,27 +614,29 @@ static int map_write(struct vmotion *v, struct bio *bio)
 		goto track;
 	}
 
-	/*
-	 * Not in sync.  Any write already in flight to this region may land
-	 * on the source after this one, so none of them can make the region
-	 * in sync on its own any more.
-	 */
+	/* Not in sync: a write covering it whole syncs it (write_done()). */
 	dm_vmb_mark_written(v->bitmap, vb->region);
 	if (!discard && bio_covers_region(v, vb))
 		set_bit(VB_FULL, &vb->flags);
+track:
+	/*
+	 * Any write already in flight to this region may land on the source
+	 * after this one, so none of them can make the region in sync on its
+	 * own any more, whichever way either went.
+	 */
 	hash_for_each_possible(v->writes, other, node, vb->region) {
 		if (other->region != vb->region)
 			continue;
 		clear_bit(VB_FULL, &other->flags);
 		clear_bit(VB_FULL, &vb->flags);
 	}
-	to_dest = test_bit(VB_FULL, &vb->flags);
-track:
+	if (test_bit(VB_FULL, &vb->flags))
+		to_dest = true;
 	set_bit(VB_TRACKED, &vb->flags);
 	hash_add(v->writes, &vb->node, vb->region);
 	spin_unlock_irqrestore(&v->lock, flags);
 remap:
-	if (to_dest && !mirror_to_dest(v, bio)) {
+	if (to_dest && !mirror_to_dest(v, bio, may_wait)) {
 		/* REQ_NOWAIT: the submitter tries again; end_io untracks it */
 		bio->bi_status = BLK_STS_AGAIN;
 		bio_endio(bio);
@@ -594,7 +659,9 @@ static void write_done(struct vmotion *v, struct vm_bio *vb, blk_status_t error)
 
 	spin_lock_irqsave(&v->lock, flags);
 	hash_del(&vb->node);
-	if (test_bit(VB_FULL, &vb->flags) && !error &&
+	c = __find_copy(v, vb->region);
+	/* a copy of the region marks it in sync itself, if it gets there */
+	if (test_bit(VB_FULL, &vb->flags) && !error && !c &&
 	    !test_bit(VB_DEST_ERROR, &vb->flags) && dest_in_path(v)) {
 		dm_vmb_set_synced(v->bitmap, vb->region, 1);
 		wake = dm_vmb_all_synced(v->bitmap);
@@ -603,7 +670,6 @@ static void write_done(struct vmotion *v, struct vm_bio *vb, blk_status_t error)
 	 * A chunk counted the writes in flight to it when it was registered;
 	 * writes to it since then were held, so this one was counted.
 	 */
-	c = __find_copy(v, vb->region);
 	if (c && c->state == COPY_WAITING && vb->end > c->pos &&
 	    vb->start < c->chunk_end && !WARN_ON_ONCE(!c->waiting) &&
 	    !--c->waiting)
@@ -661,7 +727,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 
 	spin_lock_irqsave(&v->lock, flags);
 	if (err) {
-		__vm_error(v, c->region, c->nr, read_err ?
+		__vm_error(v, c->region, c->nr, !read_err, read_err ?
 			   "cannot read the source" : "cannot write the destination");
 	} else {
 		atomic64_add(len, &v->copied_sectors);
@@ -687,11 +753,11 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		v->rest_until_ns = now + div_u64((now - c->start_ns) *
 						 (100 - share), share);
 	}
-	spin_unlock_irqrestore(&v->lock, flags);
-
+	/* under the lock: postsuspend cancels the worker once it sees 0 */
 	wake_worker(v);
 	/* Partner: wait_event() in vmotion_postsuspend() */
 	wake_up(&v->copies_wait);
+	spin_unlock_irqrestore(&v->lock, flags);
 }
 
 static void start_chunk(struct vmotion *v, struct vm_copy *c)
@@ -732,7 +798,7 @@ static sector_t chunk_sectors(struct vmotion *v, bool busy, unsigned int rate)
 		return max;
 	/* KiB/s * 2 sectors per KiB / RATE_SLICES_PER_SEC */
 	sectors = div_u64((u64)rate * 2, RATE_SLICES_PER_SEC);
-	sectors = rounddown(sectors, v->min_chunk);
+	sectors = round_down(sectors, v->min_chunk);
 	return clamp_t(sector_t, sectors, v->min_chunk, max);
 }
 
@@ -798,8 +864,9 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 				  sector_t max_chunk, bool *ready, u64 *rest_ns)
 {
 	unsigned long nr_regions = dm_vmb_nr_regions(v->bitmap);
+	struct vm_copy *c, *resting;
 	unsigned long r, end, max;
-	struct vm_copy *c;
+	unsigned int active;
 	int found;
 
 	spin_lock_irq(&v->lock);
@@ -812,9 +879,20 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 		return ERR_PTR(-EAGAIN);
 	}
 
-	list_for_each_entry(c, &v->copies, list)
-		if (c->state == COPY_RESTING)
-			goto chunk;
+	/* chunks in flight: as many as copies may be, busy or idle */
+	active = 0;
+	resting = NULL;
+	list_for_each_entry(c, &v->copies, list) {
+		if (c->state != COPY_RESTING)
+			active++;
+		else if (!resting)
+			resting = c;
+	}
+	if (active >= max_copies(busy))
+		goto none;
+	c = resting;
+	if (c)
+		goto chunk;
 
 	if (list_empty(&v->free_copies) || v->nr_copies >= max_copies(busy))
 		goto none;
@@ -935,7 +1013,7 @@ static void flush_dest(struct vmotion *v)
 	if (r) {
 		atomic_inc(&v->dest_errors);
 		DMERR("%s: destination flush failed (error %d)", vm_name(v), r);
-		vm_error(v, 0, dm_vmb_nr_regions(v->bitmap),
+		vm_error(v, 0, dm_vmb_nr_regions(v->bitmap), true,
 			 "cannot flush the destination");
 	}
 }
@@ -955,6 +1033,7 @@ static void check_synced(struct vmotion *v)
 
 	spin_lock_irq(&v->lock);
 	ready = !test_bit(VM_SYNCED, &v->flags) && dest_in_path(v) &&
+		!test_bit(VM_UNSYNC_ALL, &v->flags) &&
 		dm_vmb_all_synced(v->bitmap) && !v->nr_copies;
 	unsyncs = v->unsyncs;
 	spin_unlock_irq(&v->lock);
@@ -965,6 +1044,7 @@ static void check_synced(struct vmotion *v)
 
 	spin_lock_irq(&v->lock);
 	ready = unsyncs == v->unsyncs && dest_in_path(v) &&
+		!test_bit(VM_UNSYNC_ALL, &v->flags) &&
 		dm_vmb_all_synced(v->bitmap);
 	if (ready) {
 		set_bit(VM_SYNCED, &v->flags);
@@ -974,6 +1054,28 @@ static void check_synced(struct vmotion *v)
 	if (ready)
 		DMINFO("%s: all %lu regions in sync, destination flushed",
 		       vm_name(v), dm_vmb_nr_regions(v->bitmap));
+}
+
+/*
+ * Take every region out of sync (a failed flush), a search window at a
+ * time with the lock let go in between.  No region can be set in sync
+ * meanwhile: no copy runs, and the destination is out of the write path or
+ * the migration has failed.
+ */
+static void unsync_all(struct vmotion *v)
+{
+	unsigned long nr = dm_vmb_nr_regions(v->bitmap), r, n;
+
+	for (r = 0; r < nr; r += n) {
+		n = min(nr - r, SEARCH_REGIONS);
+		spin_lock_irq(&v->lock);
+		dm_vmb_clear_synced(v->bitmap, r, n);
+		spin_unlock_irq(&v->lock);
+		cond_resched();
+	}
+	spin_lock_irq(&v->lock);
+	clear_bit(VM_UNSYNC_ALL, &v->flags);
+	spin_unlock_irq(&v->lock);
 }
 
 /*---------------------------------------------------------------------------*/
@@ -986,14 +1088,21 @@ static void do_worker(struct work_struct *ws)
 	struct bio_list bios;
 	struct bio *bio;
 
+	/* Suspended: nothing is in flight, and nothing may start. */
+	if (test_bit(VM_POSTSUSPENDED, &v->flags))
+		return;
+
 	/* Writes that waited for a copy */
 	spin_lock_irq(&v->lock);
 	bios = v->deferred;
 	bio_list_init(&v->deferred);
 	spin_unlock_irq(&v->lock);
 	while ((bio = bio_list_pop(&bios)))
-		if (map_write(v, bio) == DM_MAPIO_REMAPPED)
+		if (map_write(v, bio, true) == DM_MAPIO_REMAPPED)
 			dm_submit_bio_remap(bio, NULL);
+
+	if (test_bit(VM_UNSYNC_ALL, &v->flags))
+		unsync_all(v);
 
 	/* cold_pass changes only in this worker, in __next_region() */
 	if (v->cold_pass && time_after(jiffies, v->aged + HEAT_AGE)) {
@@ -1038,7 +1147,7 @@ static int vmotion_map(struct dm_target *ti, struct bio *bio)
 			dm_accept_partial_bio(bio, room);
 	}
 
-	return map_write(v, bio);
+	return map_write(v, bio, !(bio->bi_opf & REQ_NOWAIT));
 }
 
 static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
@@ -1067,9 +1176,9 @@ static void vmotion_presuspend(struct dm_target *ti)
 	struct vmotion *v = ti->private;
 
 	/*
-	 * Chunks kcopyd has finish; the others are dropped and release the
-	 * writes they held, which dm core waits for.  Under the lock, so that
-	 * next_chunk() registers none after it.
+	 * The chunks kcopyd has run to their end; the other copies are
+	 * dropped and release the writes they held, which dm core waits for.
+	 * Under the lock, so that next_chunk() registers none after it.
 	 */
 	spin_lock_irq(&v->lock);
 	set_bit(VM_SUSPENDED, &v->flags);
@@ -1091,9 +1200,6 @@ static void vmotion_postsuspend(struct dm_target *ti)
 
 	/* Partner: wake_up() in copy_done() and __cancel_copies() */
 	wait_event(v->copies_wait, !READ_ONCE(v->nr_copies));
-	/* The worker arms the timer only while copies may start. */
-	hrtimer_cancel(&v->rest_timer);
-	cancel_delayed_work_sync(&v->worker);
 	/*
 	 * dm core does not flush a target on suspend.  In sync, the suspend
 	 * may be the one before the switch: everything acknowledged so far
@@ -1102,6 +1208,14 @@ static void vmotion_postsuspend(struct dm_target *ti)
 	 */
 	if (dm_vmb_all_synced(v->bitmap) && dest_in_path(v))
 		flush_dest(v);
+	/*
+	 * The worker may still be queued (a copy's end, a message, an error
+	 * just now): from here on it does nothing until resume.  The timer is
+	 * armed only by the worker.
+	 */
+	set_bit(VM_POSTSUSPENDED, &v->flags);
+	hrtimer_cancel(&v->rest_timer);
+	cancel_delayed_work_sync(&v->worker);
 	/* An event owed (sync reached, failure) is not lost to the suspend. */
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
 		dm_table_event(ti->table);
@@ -1113,6 +1227,7 @@ static void vmotion_resume(struct dm_target *ti)
 
 	clear_bit(VM_SUSPENDED, &v->flags);
 	v->rate_next_ns = 0;
+	clear_bit(VM_POSTSUSPENDED, &v->flags);
 	wake_worker(v);
 }
 
@@ -1216,6 +1331,7 @@ static int vmotion_message(struct dm_target *ti, unsigned int argc,
 {
 	struct vmotion *v = ti->private;
 	unsigned int rate;
+	bool retry;
 
 	if (argc == 1 && !strcasecmp(argv[0], DM_VMOTION_MSG_PAUSE)) {
 		spin_lock_irq(&v->lock);
@@ -1227,8 +1343,12 @@ static int vmotion_message(struct dm_target *ti, unsigned int argc,
 
 	if (argc == 1 && !strcasecmp(argv[0], DM_VMOTION_MSG_RESUME)) {
 		/* after an error pause: retry; a failure stays */
+		spin_lock_irq(&v->lock);
 		clear_bit(VM_PAUSED, &v->flags);
-		if (test_and_clear_bit(VM_ERROR_PAUSED, &v->flags))
+		clear_bit(VM_DEST_OUT, &v->flags);
+		retry = test_and_clear_bit(VM_ERROR_PAUSED, &v->flags);
+		spin_unlock_irq(&v->lock);
+		if (retry)
 			DMINFO("%s: migration resumed after an error", vm_name(v));
 		wake_worker(v);
 		return 0;

@@ -88,3 +88,20 @@ expect_eq "source errors after a refused discard" 0 "$(vm_field vm 6)"
 expect_eq "state" synced "$(vm_state vm)"
 dmsetup remove vm
 dmsetup remove sx
+
+log "no_discard_passdown holds below a chunked copy's progress too"
+# 8 MiB regions at 1 MiB/s: region 0 is copied in 128 KiB chunks
+wipe $DST
+dmsetup create vm --table "0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF 16384 3 rate 1024 no_discard_passdown"
+for ((i = 0; i < 100; i++)); do
+	[ "$(vm_field vm 4)" -ge 1024 ] && break
+	sleep 0.1
+done
+[ "$(vm_field vm 4)" -ge 1024 ] || fail "the copy did not get 1 MiB into region 0: $(vm_status vm)"
+expect_eq "regions in sync (region 0 is being copied)" 0/4 "$(vm_field vm 0)"
+d0=$(awk '{ print $12 }' /sys/block/vdb/stat)
+blkdiscard -o 0 -l 512K /dev/mapper/vm || fail "discard refused"
+expect_eq "discards that reached the destination" "$d0" "$(awk '{ print $12 }' /sys/block/vdb/stat)"
+dmsetup message vm 0 rate 0
+wait_state vm synced 120
+dmsetup remove vm

@@ -51,3 +51,22 @@ fio_loop_stop pz
 same_range $SRC $SRC_OFF $DST $DST_OFF $len
 dmsetup remove pm
 dmsetup remove pd
+
+log "a write error on a blk-mq destination (loop over a full tmpfs) unsyncs its region, not the device"
+modprobe loop
+mkdir -p /tmp/full
+mount -t tmpfs -o size=8M tmpfs /tmp/full
+truncate -s $((len * 512)) /tmp/full/dest.img
+dd if=/dev/zero of=/tmp/full/filler bs=1M status=none 2>/dev/null || true
+loop=$(losetup -f --show /tmp/full/dest.img)
+regions=$((len / 128))
+dmsetup create pm --table "0 $len vmotion $SRC $SRC_OFF $loop 0 128 1 nosync"
+wait_state pm synced 60
+# a hole of the image: the write needs a block tmpfs no longer has
+dd if=/dev/urandom of=/dev/mapper/pm bs=4k seek=$((100 * 16)) count=1 oflag=direct conv=notrunc status=none ||
+	fail "the application's write failed"
+wait_state pm paused 30
+expect_eq "regions in sync after one failed write" "$((regions - 1))/$regions" "$(vm_field pm 0)"
+dmsetup remove pm
+losetup -d "$loop"
+umount /tmp/full

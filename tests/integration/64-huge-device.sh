@@ -1,5 +1,5 @@
 #!/bin/bash
-# A 4 TiB device of 2^30 regions of 4 KiB (its first GiB on vda, the rest zero targets): the constructor's time, and 4 KiB reads on the copier's CPU while it searches the whole bitmap, twice, for the one region out of sync: the worst read latency stays a small part of the search, which lets go of its lock every 16384 regions.
+# A 4 TiB device of 2^30 regions of 4 KiB (its first GiB on vda, the rest zero targets): the constructor's time, and 4 KiB reads on the copier's CPU while it searches the whole bitmap, twice, for the one region out of sync: the worst read latency stays a small part of the search, which lets go of its lock every 16384 regions; a failed flush takes all 2^30 regions out of sync, the worker clearing them a window at a time.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
@@ -59,6 +59,53 @@ log "search for the last region and its copy: $scan ms; worst 4 KiB read: $durin
 expect_eq "copied KiB" 4 "$(vm_field hv 4)"
 [ "$(echo "$during * 4 < $scan" | bc)" = 1 ] ||
 	fail "a read waited $during ms during a $scan ms search: the lock is held for long stretches of it"
+
+log "a failed flush: every region out of sync, cleared a window at a time by the worker"
+# the destination's last 8 sectors: flakey over vdb, failing writes and
+# flushes; with vdb's write cache under it, a flush of hd reaches them
+dmsetup suspend hd
+dmsetup reload hd --table "0 $((big - 8)) zero
+$((big - 8)) 8 flakey /dev/vdb 0 0 3600 1 error_writes"
+dmsetup resume hd
+# reads on CPU 0 (where the worker will run): the worst of those that
+# start after /tmp/go appears, once the device is resumed (the suspend
+# holds the ones before)
+rm -f /tmp/go /tmp/stop
+taskset -c 0 python3 - > /tmp/reads.out <<'PY' &
+import mmap, os, random, time
+fd = os.open("/dev/mapper/hv", os.O_RDONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 4096)
+worst = n = 0
+while not os.path.exists("/tmp/stop"):
+    go = os.path.exists("/tmp/go")
+    t = time.monotonic()
+    os.preadv(fd, [buf], random.randrange(262144) * 4096)
+    if go:
+        worst = max(worst, time.monotonic() - t)
+        n += 1
+print("%.1f %d" % (worst * 1000, n))
+PY
+reads=$!
+sleep 1
+t0=$(date +%s.%N)
+taskset -c 0 dmsetup suspend hv	# postsuspend flushes the destination: it fails
+taskset -c 0 dmsetup resume hv	# the worker clears every region, from CPU 0
+touch /tmp/go
+for ((i = 0; i < 600; i++)); do
+	[ "$(vm_field hv 0)" = "0/$((big / 8))" ] && break
+	sleep 0.1
+done
+t1=$(date +%s.%N)
+touch /tmp/stop
+wait $reads
+read -r worst nreads < /tmp/reads.out
+expect_eq "regions in sync after the failed flush" "0/$((big / 8))" "$(vm_field hv 0)"
+expect_eq "paused by" error "$(vm_field hv 8)"
+clear=$(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1)
+log "all $((big / 8)) regions out of sync in $clear ms (suspend, resume and clear); worst of $nreads 4 KiB reads meanwhile: $worst ms"
+[ "$nreads" -gt 0 ] || fail "no read ran during the clear"
+[ "$(echo "$worst * 4 < $clear" | bc)" = 1 ] ||
+	fail "a read waited $worst ms during a $clear ms clear: the lock is held for long stretches of it"
 dmsetup remove hv
 dmsetup remove hd
 dmsetup remove hz

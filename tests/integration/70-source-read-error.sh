@@ -1,5 +1,5 @@
 #!/bin/bash
-# A source read error during the copy fails the migration (on_error fail) with a clear log line; I/O elsewhere goes on.
+# A source read error during the copy fails the migration (on_error fail) with a clear log line; I/O elsewhere goes on.  With on_error pause it pauses the copier, and the destination stays in the write path: a region in sync stays in sync when written.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
@@ -31,5 +31,20 @@ same_range /dev/mapper/src 0 $DST $DST_OFF $((32 * 2048))
 # application I/O away from the bad stretch still works
 fio_verify srcerr /dev/mapper/mig 32M 4k
 fio_ok srcerr
+dmsetup remove mig
+
+log "on_error pause: the copier pauses, writes keep going to both disks"
+wipe $DST
+dmsetup create mig --table "0 $len vmotion /dev/mapper/src 0 $DST $DST_OFF 1024"
+wait_state mig paused 300
+expect_eq "paused by" error "$(vm_field mig 8)"
+s1=$(vm_field mig 0)
+[ "${s1%/*}" -ge 1 ] || fail "nothing in sync before the error: $s1"
+# region 0 is in sync: a write to it goes to both disks and keeps it so
+head -c 4096 /dev/urandom > /tmp/blk
+dd if=/tmp/blk of=/dev/mapper/mig bs=4k seek=2 count=1 oflag=direct conv=notrunc status=none
+expect_eq "regions in sync after a write to one" "$s1" "$(vm_field mig 0)"
+cmp /tmp/blk <(dd if=$DST bs=4k skip=$((DST_OFF / 8 + 2)) count=1 iflag=direct status=none) ||
+	fail "the write did not reach the destination"
 dmsetup remove mig
 dmsetup remove src

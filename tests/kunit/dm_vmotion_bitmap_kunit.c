@@ -70,13 +70,14 @@ static void create_rejects_bad_geometry(struct kunit *test)
 }
 
 /*
- * The most regions a bitmap takes: as many as an unsigned long counts (on
- * 32-bit) and one kvmalloc() holds (INT_MAX bytes); one more is refused
- * before anything is allocated.
+ * The most regions a bitmap takes: half of what an unsigned long counts
+ * (on 32-bit: room for search windows past a region number) and what one
+ * kvmalloc() holds (INT_MAX bytes); one more is refused before anything
+ * is allocated.
  */
 static void region_count_limit(struct kunit *test)
 {
-	u64 max = min_t(u64, ULONG_MAX, (u64)INT_MAX * BITS_PER_BYTE);
+	u64 max = min_t(u64, ULONG_MAX / 2, (u64)INT_MAX * BITS_PER_BYTE);
 
 	KUNIT_EXPECT_EQ(test, PTR_ERR(dm_vmb_create((max + 1) * 8, 8, false)),
 			-E2BIG);
@@ -164,6 +165,31 @@ static void first_and_last_region(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dm_vmb_clear_synced(vmb, last, 1), 0UL);
 	KUNIT_EXPECT_FALSE(test, dm_vmb_all_synced(vmb));
 	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0, ULONG_MAX), last);
+	dm_vmb_destroy(vmb);
+}
+
+/*
+ * Whole words change with one exchange each; the count stays exact when
+ * some of their bits were already set, around the words and across them.
+ */
+static void word_ranges(struct kunit *test)
+{
+	struct dm_vmb *vmb = create(test, 8 * 1000, 8, false);
+
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 70, 3), 3UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 130, 1), 1UL);
+	/* words 1 to 14 whole, and parts of words 0 and 15 */
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 10, 950), 946UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 950UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 10, ULONG_MAX), 960UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 0, ULONG_MAX), 10UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_clear_synced(vmb, 0, 1000), 950UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_nr_synced(vmb), 0UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_set_synced(vmb, 0, 1000), 1000UL);
+	KUNIT_EXPECT_TRUE(test, dm_vmb_all_synced(vmb));
+	KUNIT_EXPECT_EQ(test, dm_vmb_clear_synced(vmb, 64, 64), 64UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_unsynced(vmb, 0, ULONG_MAX), 64UL);
+	KUNIT_EXPECT_EQ(test, dm_vmb_next_synced(vmb, 64, ULONG_MAX), 128UL);
 	dm_vmb_destroy(vmb);
 }
 
@@ -364,6 +390,7 @@ static struct kunit_case dm_vmotion_bitmap_cases[] = {
 	KUNIT_CASE(empty_and_full_maps),
 	KUNIT_CASE(first_and_last_region),
 	KUNIT_CASE(ranges_across_words),
+	KUNIT_CASE(word_ranges),
 	KUNIT_CASE(concurrent_set),
 	KUNIT_CASE(cold_regions),
 	KUNIT_CASE(bounded_searches),
