@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dest: the checks on a destination disk.  check_dest(), before a migration
+ * starts, refuses a destination that is not a block device, is the device
+ * or its source, is in use, is too small, or carries a filesystem or
+ * partition table signature (libblkid) unless forced; dest_answers(), before
+ * a switch, reads the first block of each segment's destination with
+ * O_DIRECT to see that it is still there.  It reads the disks and the
+ * device as dm.c describes it; it changes no table, knows nothing of the
+ * command line, and libblkid is used here and only here.
+ *
+ * Copyright (C) 2026 The dm-vmotion authors.
+ */
+#define _GNU_SOURCE
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "dest.h"
+#include "dm.h"
+#include "util.h"
+
+/* Refuse a destination that is unsafe to overwrite.  0 if it is fine. */
+int check_dest(const struct device *d, const char *path, bool force,
+		      dev_t *dest)
+{
+	uint64_t need = 0, size = 0;
+	blkid_probe pr;
+	struct stat st;
+	int fd;
+
+	for (int i = 0; i < d->nr; i++)
+		need += d->seg[i].len * 512;
+
+	if (stat(path, &st)) {
+		err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		err("%s: not a block device", path);
+		return -1;
+	}
+	*dest = st.st_rdev;
+	if (st.st_rdev == d->dev) {
+		err("%s: the destination is the device being migrated", path);
+		return -1;
+	}
+	for (int i = 0; i < d->nr; i++) {
+		if (st.st_rdev == d->seg[i].src) {
+			err("%s: the destination is the source (%u:%u)", path,
+			    major(st.st_rdev), minor(st.st_rdev));
+			return -1;
+		}
+	}
+
+	/* exclusive open: fails if mounted, held by dm/md, or open O_EXCL */
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0) {
+		err("%s: the destination is in use (%s)", path, strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, BLKGETSIZE64, &size)) {
+		err("%s: cannot read its size: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (size < need) {
+		err("%s: the destination is too small: %" PRIu64 " bytes, %s needs %" PRIu64,
+		    path, size, d->name, need);
+		close(fd);
+		return -1;
+	}
+
+	pr = blkid_new_probe();
+	if (!pr || blkid_probe_set_device(pr, fd, 0, 0)) {
+		err("%s: cannot probe for signatures", path);
+		close(fd);
+		return -1;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	if (blkid_do_safeprobe(pr) == 0) {
+		const char *type = NULL;
+
+		if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) &&
+		    blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL))
+			type = "unknown";
+		if (!force) {
+			err("%s: the destination carries a %s signature; refusing to overwrite it (--force to override)",
+			    path, type);
+			blkid_free_probe(pr);
+			close(fd);
+			return -1;
+		}
+		printf("%s: overwriting a %s signature (--force)\n", path, type);
+	}
+	blkid_free_probe(pr);
+	close(fd);
+	return 0;
+}
+
+/*
+ * Read the first block of every segment's destination.  A destination that
+ * died while the device was idle has had no write the target could see
+ * fail, so its status still says synced: this read is what notices, while
+ * the source still serves everything.
+ */
+bool dest_answers(const char *name, const struct device *d)
+{
+	for (int i = 0; i < d->nr; i++) {
+		const struct segment *s = &d->seg[i];
+		char *path = blkid_devno_to_devname(s->dest);
+		void *buf = NULL;
+		ssize_t n = -1;
+		int fd = -1, e = ENODEV;
+
+		if (path) {
+			fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+			e = fd < 0 ? errno : posix_memalign(&buf, 4096, 4096);
+		}
+		if (fd >= 0 && !e) {
+			n = pread(fd, buf, 4096, (off_t)(s->dest_off * 512) & ~(off_t)4095);
+			e = n < 0 ? errno : EIO;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		free(path);
+		if (n != 4096) {
+			err("%s: the destination %u:%u does not answer a read (%s); left migrating",
+			    name, major(s->dest), minor(s->dest), strerror(e));
+			return false;
+		}
+	}
+	return true;
+}

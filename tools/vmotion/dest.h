@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dest.h: the checks on a destination disk (dest.c).
+ */
+#ifndef VMOTION_DEST_H
+#define VMOTION_DEST_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct device;
+
+int check_dest(const struct device *d, const char *path, bool force,
+	       dev_t *dest);
+bool dest_answers(const char *name, const struct device *d);
+
+#endif

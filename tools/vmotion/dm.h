@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm.h: the vmotion tool's device-mapper layer (dm.c): a device's table
+ * and vmotion status as read from the kernel, and the operations on it.
+ */
+#ifndef VMOTION_DM_H
+#define VMOTION_DM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MAX_SEGMENTS		256
+
+struct segment {
+	uint64_t start;
+	uint64_t len;
+	char type[32];
+	/* linear: src; vmotion: src and dest */
+	dev_t src;
+	uint64_t src_off;
+	dev_t dest;
+	uint64_t dest_off;
+	unsigned int region;
+	char features[256];
+	/* vmotion status */
+	uint64_t synced, total;
+	char state[16];
+	unsigned int rate;
+	uint64_t copied_kib;
+	unsigned int dest_errors, source_errors;
+	uint64_t held_writes;
+	char paused_by[8];
+};
+
+struct device {
+	char name[128];
+	dev_t dev;
+	uint32_t event_nr;
+	bool suspended;
+	int nr;
+	struct segment seg[MAX_SEGMENTS];
+};
+
+/* Load the targets of @t (type and params per segment) and resume. */
+struct table {
+	int nr;
+	uint64_t start[MAX_SEGMENTS], len[MAX_SEGMENTS];
+	const char *type;
+	char params[MAX_SEGMENTS][320];
+};
+
+void init_dm(void);
+int resolve(const char *arg, char *name, size_t size);
+int get_device(const char *name, struct device *d, bool with_status);
+bool all_type(const struct device *d, const char *type);
+int get_migrating(const char *name, struct device *d, bool with_status);
+int for_each_device(void (*fn)(const char *name, void *arg), void *arg);
+void linear_table(const struct device *d, bool to_dest, struct table *t);
+int clear_inactive(const char *name);
+int resume_at(const char *name, double *resumed_at);
+int resume(const char *name);
+int suspend(const char *name);
+int reload(const char *name, const struct table *t);
+int replace_table(const char *name, const struct table *t);
+int message(const char *name, uint64_t sector, const char *msg);
+int wait_event(const char *name, uint32_t event_nr);
+
+#endif

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * progress: a migration's state summed over a device's segments
+ * (progress_of(), percent(), eta()), and follow(), which follows a long
+ * migration to its end as lvm2's polldaemon follows a pvmove: a waiter
+ * thread wakes it on each device-mapper event, it shows a bar on a terminal
+ * or a line every 10 s otherwise, and it stops when the device is in sync,
+ * has failed, is paused by an error or the tool is interrupted.  It reads
+ * devices through dm.c and changes nothing; it knows nothing of the command
+ * line beyond the commands its messages suggest to the operator.
+ *
+ * Copyright (C) 2026 The dm-vmotion authors.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm-vmotion.h"
+#include "dm.h"
+#include "progress.h"
+#include "util.h"
+
+/*---------------------------------------------------------------------------*/
+/* Migration state, summed over segments */
+
+void progress_of(const struct device *d, struct progress *p)
+{
+	bool failed = false, copying = false, paused = false;
+
+	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < d->nr; i++) {
+		const struct segment *s = &d->seg[i];
+		uint64_t region_bytes = (uint64_t)s->region * 512;
+		uint64_t bytes = s->len * 512;
+		uint64_t done = s->synced * region_bytes;
+
+		p->synced += s->synced;
+		p->total += s->total;
+		p->total_bytes += bytes;
+		p->synced_bytes += done < bytes ? done : bytes;
+		p->copied_kib += s->copied_kib;
+		p->dest_errors += s->dest_errors;
+		p->source_errors += s->source_errors;
+		p->held_writes += s->held_writes;
+		if (s->rate > p->rate)
+			p->rate = s->rate;
+		failed |= !strcmp(s->state, DM_VMOTION_STATE_FAILED);
+		copying |= !strcmp(s->state, DM_VMOTION_STATE_COPYING);
+		paused |= !strcmp(s->state, DM_VMOTION_STATE_PAUSED);
+		p->error_paused |= !strcmp(s->paused_by, DM_VMOTION_PAUSED_BY_ERROR);
+	}
+	p->state = failed ? DM_VMOTION_STATE_FAILED :
+		   copying ? DM_VMOTION_STATE_COPYING :
+		   paused ? DM_VMOTION_STATE_PAUSED : DM_VMOTION_STATE_SYNCED;
+}
+
+double percent(const struct progress *p)
+{
+	return p->total_bytes ? 100.0 * p->synced_bytes / p->total_bytes : 100.0;
+}
+
+/* Seconds left at @bytes_per_sec, or -1 if unknown. */
+long eta(const struct progress *p, double bytes_per_sec)
+{
+	if (!strcmp(p->state, DM_VMOTION_STATE_SYNCED))
+		return 0;
+	if (bytes_per_sec <= 0 || strcmp(p->state, DM_VMOTION_STATE_COPYING))
+		return -1;
+	return (long)((p->total_bytes - p->synced_bytes) / bytes_per_sec + 0.5);
+}
+
+/*---------------------------------------------------------------------------*/
+/* Following a migration */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+struct waiter {
+	const char *name;
+	uint32_t event_nr;
+	int fd;			/* write end of a pipe: one byte per event */
+};
+
+static void *waiter_thread(void *arg)
+{
+	struct waiter *w = arg;
+	char c = 'e';
+
+	for (;;) {
+		if (wait_event(w->name, w->event_nr))
+			sleep(1);	/* device busy or gone: retry gently */
+		else
+			w->event_nr++;
+		if (write(w->fd, &c, 1) < 0)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Follow a migration until it is synced (0) or failed (1), woken by dm
+ * events; progress on @show: a bar on a terminal, a line every 10 s
+ * otherwise.
+ */
+int follow(const char *name, bool show)
+{
+	struct device *d = calloc(1, sizeof(*d));
+	struct waiter w = {.name = name};
+	bool tty = isatty(STDOUT_FILENO);
+	double t_last = now(), t_print = 0, speed = 0;
+	uint64_t last_bytes = 0;
+	struct progress p;
+	pthread_t thread;
+	int pfd[2], rc = EXIT_FAILED;
+	struct sigaction sa = {.sa_handler = on_sigint};
+
+	if (!d || pipe(pfd) || get_device(name, d, true)) {
+		free(d);
+		return EXIT_FAILED;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	w.event_nr = d->event_nr;
+	w.fd = pfd[1];
+	pthread_create(&thread, NULL, waiter_thread, &w);
+	progress_of(d, &p);
+	last_bytes = p.synced_bytes;
+
+	for (;;) {
+		struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+		char buf[64];
+		double t;
+
+		if (get_device(name, d, true))
+			break;
+		if (!all_type(d, DM_VMOTION_TARGET)) {
+			err("%s: the vmotion table was replaced behind our back", name);
+			break;
+		}
+		progress_of(d, &p);
+		t = now();
+		if (t - t_last >= 1) {
+			double inst = (p.synced_bytes - last_bytes) / (t - t_last);
+
+			speed = speed ? 0.7 * speed + 0.3 * inst : inst;
+			last_bytes = p.synced_bytes;
+			t_last = t;
+		}
+		if (show && (tty || t - t_print >= 10 ||
+			     strcmp(p.state, DM_VMOTION_STATE_COPYING))) {
+			char sp[32];
+			long left = eta(&p, speed);
+			int width = 30, fill = (int)(percent(&p) * width / 100);
+
+			human(speed, sp, sizeof(sp));
+			if (tty) {
+				printf("\r%s [", name);
+				for (int i = 0; i < width; i++)
+					putchar(i < fill ? '#' : '.');
+				printf("] %5.1f%% %s/s", percent(&p), sp);
+			} else {
+				printf("%s: %.1f%% %s/s", name, percent(&p), sp);
+			}
+			if (left >= 0)
+				printf(" ETA %ld:%02ld:%02ld", left / 3600,
+				       left / 60 % 60, left % 60);
+			else
+				printf(" ETA -");
+			printf(tty ? "  %s \033[K" : " (%s)\n", p.state);
+			fflush(stdout);
+			t_print = t;
+		}
+		if (!strcmp(p.state, DM_VMOTION_STATE_SYNCED)) {
+			rc = EXIT_DONE;
+			break;
+		}
+		if (!strcmp(p.state, DM_VMOTION_STATE_FAILED)) {
+			err("%s: migration failed (dest errors %u, source errors %u); I/O continues on the source. See dmesg; 'vmotion abort %s' returns to linear on the source",
+			    name, p.dest_errors, p.source_errors, name);
+			break;
+		}
+		if (p.error_paused) {
+			err("%s: migration paused by an error (dest errors %u, source errors %u); I/O continues on the source. See dmesg; once the cause is fixed, 'vmotion resume %s' retries and 'vmotion wait %s' follows it; 'vmotion abort %s' returns to linear on the source",
+			    name, p.dest_errors, p.source_errors, name, name, name);
+			break;
+		}
+		if (interrupted) {
+			if (tty && show)
+				putchar('\n');
+			err("interrupted: the migration goes on in the kernel. Follow it with 'vmotion status %s' or 'vmotion wait %s', stop it with 'vmotion abort %s'",
+			    name, name, name);
+			rc = EXIT_INTR;
+			break;
+		}
+		if (poll(&pf, 1, tty ? 1000 : 2000) > 0 && read(pfd[0], buf, sizeof(buf)) < 0)
+			break;
+	}
+	if (show && tty && rc != EXIT_INTR)
+		putchar('\n');
+	pthread_cancel(thread);
+	free(d);
+	return rc;
+}

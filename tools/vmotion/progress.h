@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * progress.h: a migration's progress summed over its segments, and
+ * following a migration to its end (progress.c).
+ */
+#ifndef VMOTION_PROGRESS_H
+#define VMOTION_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct device;
+
+struct progress {
+	uint64_t synced_bytes, total_bytes;
+	uint64_t synced, total;
+	uint64_t copied_kib;
+	unsigned int rate;
+	unsigned int dest_errors, source_errors;
+	uint64_t held_writes;
+	const char *state;
+	bool error_paused;	/* on_error pause: waits for 'resume' */
+};
+
+void progress_of(const struct device *d, struct progress *p);
+double percent(const struct progress *p);
+long eta(const struct progress *p, double bytes_per_sec);
+int follow(const char *name, bool show);
+
+#endif

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * util: what every layer of the vmotion tool shares.  err() prints a message
+ * on stderr, prefixed with the program's name; parse_kib() reads a size
+ * with a K, M or G suffix, parse_dev_t() a major:minor pair; now() is the
+ * monotonic clock in seconds and human() a byte count for people.  The exit
+ * statuses are in util.h.  It knows nothing of device-mapper, of disks, of
+ * migrations or of the command line.
+ *
+ * Copyright (C) 2026 The dm-vmotion authors.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "util.h"
+
+const char *prog = "vmotion";
+
+/*---------------------------------------------------------------------------*/
+/* Messages */
+
+void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*---------------------------------------------------------------------------*/
+/* Parsing */
+
+/* "512K", "4M", "1G", "300" (KiB): to KiB.  Returns -1 if invalid. */
+int parse_kib(const char *s, uint64_t *kib)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		mult = 1;
+		end++;
+		break;
+	case 'M':
+		mult = 1024;
+		end++;
+		break;
+	case 'G':
+		mult = 1024 * 1024;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || v > UINT64_MAX / mult)
+		return -1;
+	*kib = v * mult;
+	return 0;
+}
+
+int parse_dev_t(const char *s, dev_t *dev)
+{
+	unsigned int ma, mi;
+	char c;
+
+	if (sscanf(s, "%u:%u%c", &ma, &mi, &c) != 2)
+		return -1;
+	*dev = makedev(ma, mi);
+	return 0;
+}
+
+/*---------------------------------------------------------------------------*/
+/* Time and sizes */
+
+double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void human(double bytes, char *buf, size_t size)
+{
+	const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int i = 0;
+
+	while (bytes >= 1024 && i < 4) {
+		bytes /= 1024;
+		i++;
+	}
+	snprintf(buf, size, "%.1f %s", bytes, unit[i]);
+}
