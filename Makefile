@@ -4,14 +4,21 @@
 #
 #   make                    the modules (for KVER or KDIR) and the tool
 #   make modules | tools    one of them
-#   make check              KUnit on UML, then the integration suite in a guest
 #   make install            module (+ depmod), tool, man page, udev rule,
 #                           systemd unit, example config; DESTDIR, PREFIX
 #   make uninstall          removes what install put there
+#   make deps               install, with apt, what building and testing need
+#   make check              KUnit on UML, then the integration suite in a guest
 #   make kunit              the KUnit suites only
 #   make demo               a live migration under load in a throwaway guest
 #   make bench              benchmarks (guest, or SRC=/dev/.. DST=/dev/.. on a rig)
 #   make clean
+#
+# make, make modules, tools and install build and install what is here and
+# nothing else; deps, check, demo and bench (the test rig's commands) install
+# the Debian packages they need first.  The module is built for the running
+# kernel (KVER=$(uname -r)) unless KVER or KDIR says otherwise; the rig
+# builds it for the Debian kernel its guests boot.
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -20,8 +27,10 @@ UDEVDIR ?= $(shell pkg-config --variable=udevdir udev 2>/dev/null || echo /lib/u
 UNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 SYSCONFDIR ?= /etc
 
-KVER ?= $(shell bash -c '. tests/vm/lib.sh && vm_kver' 2>/dev/null)
+KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
+# The kernel the test rig's guests boot (the newest Debian kernel installed)
+RIG_KVER = $(shell bash -c '. tests/vm/lib.sh && vm_kver')
 
 .PHONY: all modules tools deps install uninstall check demo bench kunit integration clean checkpatch
 
@@ -30,20 +39,24 @@ all: modules tools
 deps:
 	@tools/deps.sh
 
-modules: deps
-	@test -d "$(KDIR)" || { echo "no kernel build tree '$(KDIR)' (set KVER or KDIR)"; exit 1; }
+modules:
+	@test -d "$(KDIR)" || { echo "no kernel build tree '$(KDIR)' for kernel $(KVER): install its headers (on Debian: apt install linux-headers-$(KVER)), or say which kernel with KVER=<version> or KDIR=<build tree>"; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-tools: deps
+tools:
 	$(MAKE) -C tools
 
 kunit: deps
 	tests/kunit/run
 
-integration: modules tools
+integration: deps
+	$(MAKE) modules KVER=$(RIG_KVER)
+	$(MAKE) tools
 	tests/run-integration
 
-demo: modules tools
+demo: deps
+	$(MAKE) modules KVER=$(RIG_KVER)
+	$(MAKE) tools
 	tests/vm/run-vm --show --disks 2 --disk-size 1G --timeout 900 -- bash tests/demo.sh
 
 install: modules tools
@@ -65,7 +78,9 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSCONFDIR)/vmotion/migrations.conf.example
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/vmotion 2>/dev/null
 
-bench: modules tools
+bench: deps
+	$(MAKE) modules KVER=$(RIG_KVER)
+	$(MAKE) tools
 	tools/bench/run
 
 check: deps

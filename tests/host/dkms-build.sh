@@ -15,6 +15,6 @@ dkms build -m dm-vmotion -v "$ver" -k "$kver" --sourcetree "$tmp/src" --dkmstree
 for m in dm-vmotion dm-vmotion-bitmap; do
 	ko=$(find "$tmp/tree/dm-vmotion/$ver/$kver" -name "$m.ko*" | head -1)
 	[ -n "$ko" ] || { echo "dkms: $m.ko not built"; exit 1; }
-	modinfo -F vermagic "$ko" | grep -q "^$kver " || { echo "dkms: $ko not built for $kver"; exit 1; }
+	modinfo -F vermagic "$ko" | grep "^$kver " > /dev/null || { echo "dkms: $ko not built for $kver"; exit 1; }
 done
 echo "dkms: built dm-vmotion/$ver for $kver"

@@ -14,7 +14,7 @@ for rate in 4194304 4294967295; do
 	start_migration rt $len $region rate $rate
 	wait_state rt synced 300
 	expect_eq "rate in status" $rate "$(vm_field rt 3)"
-	dmsetup table rt | grep -q " rate $rate\$" || fail "table: $(dmsetup table rt)"
+	dmsetup table rt | matches " rate $rate\$" || fail "table: $(dmsetup table rt)"
 	same_range $SRC $SRC_OFF $DST $DST_OFF $len
 	dmsetup remove rt
 done

@@ -29,8 +29,10 @@ trace_off() {
 log "empty flush through a target at sector 2048"
 len=$((8 * 2048))
 wipe $SRC $DST
+# the vmotion segment starts at sector 2048 and maps to sector 0 of the
+# source: an empty flush pushed through the offset would land at -2048
 dmsetup create tw --table "0 2048 linear /dev/vdc 0
-2048 $len vmotion $SRC $SRC_OFF $DST $DST_OFF 16 1 nosync"
+2048 $len vmotion $SRC 0 $DST $DST_OFF 16 1 nosync"
 trace_on block_bio_queue
 sync /dev/mapper/tw
 trace_off
@@ -47,7 +49,7 @@ fill $SRC $SRC_OFF $len 62
 dmsetup create slowdst --table "0 $len delay $DST $DST_OFF 0 $DST $DST_OFF 100"
 dmsetup create race --table "0 $len vmotion $SRC $SRC_OFF /dev/mapper/slowdst 0 16 2 rate 256"
 trace_on block_bio_queue block_bio_remap
-fio_verify rt /dev/mapper/race 8M 4k --iodepth=32
+fio_verify rt /dev/mapper/race 8M 4k --iodepth=32 --loops=4
 trace_off
 fio_ok rt
 held=$(vm_field race 7)

@@ -21,8 +21,8 @@ timeout 300 dmsetup wait pm "$ev" || fail "no dm event for the error"
 wait_state pm paused 60
 expect_eq "paused by" error "$(vm_field pm 8)"
 [ "$(vm_field pm 5)" -ge 1 ] || fail "dest errors not counted: $(vm_status pm)"
-dmesg | grep -q "vmotion: .*migration paused" || fail "no log line for the pause"
-vmotion status pm | grep -q "paused (error)" || fail "vmotion status: $(vmotion status pm)"
+dmesg | matches "vmotion: .*migration paused" || fail "no log line for the pause"
+vmotion status pm | matches "paused (error)" || fail "vmotion status: $(vmotion status pm)"
 rc=0
 vmotion wait pm > /tmp/wait.out 2>&1 || rc=$?
 expect_eq "vmotion wait on an error pause" 1 "$rc"

@@ -57,8 +57,10 @@ during=$(max_ms /tmp/scan.json)
 scan=$(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1)
 log "search for the last region and its copy: $scan ms; worst 4 KiB read: $during ms while searching, $base ms before"
 expect_eq "copied KiB" 4 "$(vm_field hv 4)"
-[ "$(echo "$during * 4 < $scan" | bc)" = 1 ] ||
-	fail "a read waited $during ms during a $scan ms search: the lock is held for long stretches of it"
+# held for the whole search, the lock would keep a read a good part of it
+# (a search of 16384 regions under the lock takes microseconds)
+[ "$(echo "$during * 10 < $scan || $during < 3 * $base" | bc)" = 1 ] ||
+	fail "a read waited $during ms during a $scan ms search ($base ms before): the lock is held for long stretches of it"
 
 log "a failed flush: every region out of sync, cleared a window at a time by the worker"
 # the destination's last 8 sectors: flakey over vdb, failing writes and
@@ -104,8 +106,8 @@ expect_eq "paused by" error "$(vm_field hv 8)"
 clear=$(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1)
 log "all $((big / 8)) regions out of sync in $clear ms (suspend, resume and clear); worst of $nreads 4 KiB reads meanwhile: $worst ms"
 [ "$nreads" -gt 0 ] || fail "no read ran during the clear"
-[ "$(echo "$worst * 4 < $clear" | bc)" = 1 ] ||
-	fail "a read waited $worst ms during a $clear ms clear: the lock is held for long stretches of it"
+[ "$(echo "$worst * 10 < $clear || $worst < 3 * $base" | bc)" = 1 ] ||
+	fail "a read waited $worst ms during a $clear ms clear ($base ms before the search): the lock is held for long stretches of it"
 dmsetup remove hv
 dmsetup remove hd
 dmsetup remove hz

@@ -10,8 +10,8 @@ block() { head -c 4096 /dev/urandom > "/tmp/$1"; }
 log "a whole-region write in flight when the region's copy registers"
 len=128			# one region of 64 KiB
 fill $SRC $SRC_OFF $len 65
-# every source write takes 3 s; reads are immediate
-dmsetup create fs --table "0 $len delay $SRC $SRC_OFF 0 $SRC $SRC_OFF 3000"
+# every source write takes 6 s; reads are immediate
+dmsetup create fs --table "0 $len delay $SRC $SRC_OFF 0 $SRC $SRC_OFF 6000"
 dmsetup create fm --table "0 $len linear /dev/mapper/fs 0"
 # 1 KiB/s: a 4 KiB chunk every 4 s
 dmsetup reload fm --table "0 $len vmotion /dev/mapper/fs 0 $DST $DST_OFF 128 2 rate 1"
@@ -49,7 +49,7 @@ log "a whole-region write in flight while an error pause sends another write to 
 len=256			# two regions of 64 KiB
 wipe $SRC $DST
 fill $SRC $SRC_OFF $len 66
-dmsetup create fs --table "0 $len delay $SRC $SRC_OFF 0 $SRC $SRC_OFF 3000"
+dmsetup create fs --table "0 $len delay $SRC $SRC_OFF 0 $SRC $SRC_OFF 8000"
 # region 1 of the destination fails writes
 dmsetup create fd --table "0 128 linear $DST $DST_OFF
 128 128 error"
@@ -57,7 +57,7 @@ dmsetup create fm --table "0 $len linear /dev/mapper/fs 0"
 dmsetup reload fm --table "0 $len vmotion /dev/mapper/fs 0 /dev/mapper/fd 0 128 2 rate 1"
 dmsetup resume fm
 dmsetup message fm 0 pause
-# W1 covers region 0 (to both disks; the source takes 3 s)
+# W1 covers region 0 (to both disks; the source takes 8 s)
 dd if=/tmp/w1 of=/dev/mapper/fm bs=64k count=1 oflag=direct conv=notrunc status=none &
 w1=$!
 sleep 0.3

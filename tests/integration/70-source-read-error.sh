@@ -20,7 +20,7 @@ wait_state mig failed 60
 log "$(vm_status mig)"
 [ "$(vm_field mig 6)" -ge 1 ] || fail "source errors not counted"
 expect_eq "dest errors" 0 "$(vm_field mig 5)"
-dmesg | grep -q "vmotion: .*source read error copying sectors" || fail "no clear log line for the source error"
+dmesg | matches "vmotion: .*source read error copying sectors" || fail "no clear log line for the source error"
 # suspend waits for copies still in flight; then the regions before the
 # bad stretch are on the destination intact
 dmsetup suspend mig

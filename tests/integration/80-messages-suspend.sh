@@ -27,7 +27,7 @@ c2=$(vm_field m 4)
 log "rate 256"
 dmsetup message m 0 rate 256
 expect_eq "rate in status" 256 "$(vm_field m 3)"
-dmsetup table m | grep -q " rate 256\$" || fail "rate not in the table line: $(dmsetup table m)"
+dmsetup table m | matches " rate 256\$" || fail "rate not in the table line: $(dmsetup table m)"
 t0=$(date +%s.%N); a=$(vm_field m 4)
 sleep 4
 t1=$(date +%s.%N); b=$(vm_field m 4)
@@ -41,8 +41,8 @@ log "bad messages"
 ! dmsetup message m 0 frobnicate 2>/dev/null || fail "unknown message accepted"
 ! dmsetup message m 0 pause now 2>/dev/null || fail "pause with an argument accepted"
 dev=$(dmsetup info -c --noheadings -o major,minor m | tr -d ' ')
-dmesg | grep -qF "vmotion: $dev: invalid rate 'abc'" || fail "no log line for rate abc"
-dmesg | grep -qF "vmotion: $dev: unsupported message 'frobnicate'" || fail "no log line for frobnicate"
+dmesg | matches -F "vmotion: $dev: invalid rate 'abc'" || fail "no log line for rate abc"
+dmesg | matches -F "vmotion: $dev: unsupported message 'frobnicate'" || fail "no log line for frobnicate"
 expect_eq "rate unchanged by bad messages" 256 "$(vm_field m 3)"
 
 log "suspend/resume mid-copy"
@@ -73,7 +73,7 @@ start_migration m2 $len 256 rate 1024
 sleep 1
 expect_eq state copying "$(vm_state m2)"
 if rmmod dm_vmotion 2>/dev/null; then fail "rmmod succeeded while a table uses the target"; fi
-lsmod | grep -q '^dm_vmotion ' || fail "module gone while in use"
+lsmod | matches '^dm_vmotion ' || fail "module gone while in use"
 dmsetup remove m
 dmsetup remove m2
 # the source was never touched by any of this
@@ -81,4 +81,4 @@ fill /dev/vdc 0 $len 19
 same_range $SRC $SRC_OFF /dev/vdc 0 $len
 rmmod dm_vmotion
 rmmod dm_vmotion_bitmap
-! lsmod | grep -q '^dm_vmotion' || fail "modules still loaded"
+! lsmod | matches '^dm_vmotion' || fail "modules still loaded"

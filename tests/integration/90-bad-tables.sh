@@ -16,9 +16,9 @@ bad() {
 	if out=$(dmsetup create bad$n --table "$line" 2>&1); then
 		fail "accepted: '$line'"
 	fi
-	dmesg | grep -qF "vmotion: $msg (-EINVAL)" ||
+	dmesg | matches -F "vmotion: $msg (-EINVAL)" ||
 		fail "'$line': expected 'vmotion: $msg (-EINVAL)', kernel said: $(dmesg | grep -i vmotion | tail -2)"
-	echo "$out" | grep -q "Invalid argument" || fail "'$line': not EINVAL: $out"
+	echo "$out" | matches "Invalid argument" || fail "'$line': not EINVAL: $out"
 	! dmsetup info bad$n >/dev/null 2>&1 || fail "'$line' left device bad$n behind"
 }
 
@@ -57,7 +57,7 @@ bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 dest_zeroed" "Feature argument not
 modprobe loop
 loop=$(losetup -b 4096 -f --show /dev/vdc)
 bad "0 1024 vmotion /dev/vda 0 $loop 0 8" "Destination logical block size is larger than the source's"
-dmesg | grep -q "destination logical block size 4096 is larger than the source's 512" ||
+dmesg | matches "destination logical block size 4096 is larger than the source's 512" ||
 	fail "no log line with the two block sizes"
 # the other way round is fine: a 512-byte destination takes 4 KiB writes
 dmsetup create lbs --table "0 1024 vmotion $loop 0 /dev/vdb 0 8"

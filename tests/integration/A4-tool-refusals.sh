@@ -20,7 +20,7 @@ dmsetup remove small
 
 # an ext4 signature
 mkfs.ext4 -q -F /dev/vdc 64M
-refused 1 "/dev/vdc: the destination carries a ext4 signature; refusing to overwrite it (--force to override)" migrate r /dev/vdc
+refused 1 "/dev/vdc: the destination carries an ext4 signature; refusing to overwrite it (--force to override)" migrate r /dev/vdc
 expect_eq "ext4 still there" ext4 "$(blkid -o value -s TYPE /dev/vdc)"
 
 # a partition table
@@ -70,7 +70,7 @@ dmsetup remove z
 rc=0
 vmotion migrate --force --no-switch r /dev/vdc > /tmp/out 2>&1 || rc=$?
 expect_eq "exit of a forced migrate" 0 $rc
-grep -q "overwriting a ext4 signature" /tmp/out || fail "$(cat /tmp/out)"
+grep -q "overwriting an ext4 signature" /tmp/out || fail "$(cat /tmp/out)"
 vmotion abort r
 expect_eq "table after forced migrate + abort" "$orig" "$(dmsetup table r)"
 dmsetup remove r

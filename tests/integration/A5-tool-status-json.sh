@@ -12,7 +12,7 @@ mig=$!
 sleep 2
 vmotion pause /dev/mapper/js
 sleep 0.5
-vmotion status js | grep -q "^js: paused " || fail "status: $(vmotion status js)"
+vmotion status js | matches "^js: paused " || fail "status: $(vmotion status js)"
 vmotion rate js 512K
 expect_eq "rate in the kernel" 512 "$(vm_field js 3)"
 vmotion status --json > /tmp/s.json
@@ -39,7 +39,7 @@ assert (s["source"], s["source_offset"], s["dest"], s["dest_offset"], s["region_
     (src, 2048, dst, 0, 512), s
 PY
 vmotion resume js
-vmotion status js | grep -qE "^js: copying .*rate 512 KiB/s.*ETA [0-9]+s$" || fail "status: $(vmotion status js)"
+vmotion status js | matches -E "^js: copying .*rate 512 KiB/s.*ETA [0-9]+s$" || fail "status: $(vmotion status js)"
 vmotion rate js 0
 # wait returns when synced, woken by the event
 vmotion wait js || fail "wait exited $?"

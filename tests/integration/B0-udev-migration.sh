@@ -1,5 +1,5 @@
 #!/bin/bash
-# udev: a configured new disk gets SYSTEMD_WANTS=vmotion-migrate@<dm>.service, whose ExecStart migrates under fio load; other disks are ignored, unsafe ones refused untouched.
+# udev: a configured new disk gets SYSTEMD_WANTS=vmotion-migrate@<dm>.service, whose ExecStart migrates under fio load; other disks are ignored, unsafe ones refused untouched; a --no-switch typed with --from-config holds.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
@@ -41,7 +41,7 @@ wants() { udevadm info --query=property --name="$1" | sed -n 's/^SYSTEMD_WANTS=/
 expect_eq "SYSTEMD_WANTS of vdc" "vmotion-migrate@mig.service" "$(wants /dev/vdc)"
 expect_eq "SYSTEMD_WANTS of vdd" "vmotion-migrate@mig2.service" "$(wants /dev/vdd)"
 expect_eq "SYSTEMD_WANTS of vdb" "" "$(wants /dev/vdb | grep vmotion || true)"
-udevadm info --query=property --name=/dev/vdc | grep -q "^TAGS=.*:systemd:" || fail "vdc not tagged for systemd"
+udevadm info --query=property --name=/dev/vdc | matches "^TAGS=.*:systemd:" || fail "vdc not tagged for systemd"
 
 # what systemd does for each wanted unit: run its ExecStart with %I
 execstart() {
@@ -60,9 +60,22 @@ same_range /dev/vda $((2048 + 32 * 2048)) /dev/vdc $((32 * 2048)) $((32 * 2048))
 rc=0
 $(execstart mig2) > /tmp/unit-mig2.out 2>&1 || rc=$?
 expect_eq "exit of the unsafe unit" 1 $rc
-grep -q "/dev/vdd: the destination carries a ext4 signature; refusing" /tmp/unit-mig2.out || fail "$(cat /tmp/unit-mig2.out)"
+grep -q "/dev/vdd: the destination carries an ext4 signature; refusing" /tmp/unit-mig2.out || fail "$(cat /tmp/unit-mig2.out)"
 expect_eq "mig2 untouched" "$mig2_table" "$(dmsetup table mig2)"
 expect_eq "vdd untouched" "$unsafe_sum" "$(sum_range /dev/vdd 0 $((64 * 2048)))"
+
+# a --no-switch typed on the command line holds, whatever the config says
+echo "mig3 by-id=virtio-vmdisk1" >> /etc/vmotion/migrations.conf
+dmsetup create mig3 --table "0 $len linear /dev/vda 2048"
+vmotion migrate --from-config --no-switch mig3 > /tmp/mig3.out 2>&1 || { cat /tmp/mig3.out; fail "migrate mig3"; }
+grep -q "mig3: in sync; run 'vmotion switch mig3'" /tmp/mig3.out || fail "$(cat /tmp/mig3.out)"
+case "$(dmsetup table mig3)" in
+*" vmotion "*) ;;
+*) fail "mig3 switched despite --no-switch: $(dmsetup table mig3)" ;;
+esac
+vmotion abort mig3 > /dev/null
+udevadm settle -t 60
+dmsetup remove --retry mig3
 
 udevadm control --exit
 trap - EXIT

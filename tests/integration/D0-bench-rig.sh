@@ -41,6 +41,12 @@ refused() {
 refused "/dev/vdc carries a signature (ext4); every byte of /dev/vda and /dev/vdc is overwritten: set BENCH_DESTROY_DATA=yes to go on" \
 	SRC=/dev/vda DST=/dev/vdc
 refused "/dev/vdd carries a signature (partition table gpt)" SRC=/dev/vdd DST=/dev/vdb
+# two signatures at once (blkid -p: ambivalent, exit status 8) are not "none"
+ambivalent /dev/vdc
+before=$(sums)
+refused "/dev/vdc carries a signature (several signatures (blkid: ambivalent))" SRC=/dev/vda DST=/dev/vdc
+mkfs.ext4 -q -F /dev/vdc 64M
+before=$(sums)
 refused "SRC and DST are the same device (/dev/vda, /dev/vda)" \
 	SRC=/dev/vda DST=/dev/vda BENCH_DESTROY_DATA=yes
 refused "/dev/nosuch: not a block device" SRC=/dev/vda DST=/dev/nosuch BENCH_DESTROY_DATA=yes

@@ -58,9 +58,16 @@ done
 	refuse "SRC and DST are the same device ($SRC, $DST)"
 if [ -z "${VM_GUEST:-}" ] && [ "${BENCH_DESTROY_DATA:-}" != yes ]; then
 	for d in "$SRC" "$DST"; do
-		# blkid -p exits 2 when it finds nothing
-		sig=$({ blkid -p -o export "$d" 2>/dev/null || true; } |
-			sed -n 's/^TYPE=//p; s/^PTTYPE=/partition table /p' | head -1)
+		# blkid -p: 0 found, 2 nothing found; 8 ambivalent (several
+		# signatures), 4 or others: the disk could not be read
+		rc=0
+		out=$(blkid -p -o export "$d" 2>&1) || rc=$?
+		case $rc in
+		0) sig=$(echo "$out" | sed -n 's/^TYPE=//p; s/^PTTYPE=/partition table /p' | head -1) ;;
+		2) sig= ;;
+		8) sig="several signatures (blkid: ambivalent)" ;;
+		*) refuse "$d: cannot be probed for signatures (blkid -p exit status $rc: $out)" ;;
+		esac
 		[ -z "$sig" ] ||
 			refuse "$d carries a signature ($sig); every byte of $SRC and $DST is overwritten: set BENCH_DESTROY_DATA=yes to go on"
 	done
@@ -69,7 +76,7 @@ fi
 # modules: the ones built here, with insmod (no depmod of the module tree)
 modprobe dm-mod
 for m in dm-vmotion-bitmap dm-vmotion; do
-	lsmod | grep -q "^${m//-/_} " || insmod "$repo/$m.ko"
+	lsmod | grep "^${m//-/_} " > /dev/null || insmod "$repo/$m.ko"
 done
 modprobe dm-mirror
 share_param=/sys/module/dm_vmotion/parameters/busy_copy_share
@@ -162,13 +169,17 @@ vmotion_run() {
 	start_load "$name-$load" "$load" /dev/mapper/bvm 3600
 	sleep 2
 	event "$name" "$load" start
-	vmotion migrate --no-switch --region-size $((REGION / 2))K bvm "$DST" \
-		> "$OUT/$name-$load.migrate" 2>&1
+	# --force: DST is the destination of the last run, wiped; the tool
+	# would refuse it as holding a finished migration's data
+	vmotion migrate --force --no-switch --region-size $((REGION / 2))K bvm "$DST" \
+		> "$OUT/$name-$load.migrate" 2>&1 ||
+		{ cat "$OUT/$name-$load.migrate" >&2; exit 1; }
 	event "$name" "$load" sync
 	sleep 2
 	if [ -n "$switch" ]; then
 		event "$name" "$load" switch_begin
-		vmotion switch bvm > "$OUT/$name-$load.switch"
+		vmotion switch bvm > "$OUT/$name-$load.switch" 2>&1 ||
+			{ cat "$OUT/$name-$load.switch" >&2; exit 1; }
 		event "$name" "$load" switch \
 			"$(grep -o 'paused for [0-9.]*' "$OUT/$name-$load.switch" | cut -d' ' -f3)"
 		sleep 2

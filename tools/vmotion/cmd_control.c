@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * pause, resume, rate: control a running migration.  Each sends the vmotion
- * target a message (dm-vmotion.h) on every segment of the device, through
- * dm.c; there is no libdevmapper call here.
+ * pause, resume, rate: control a running migration.  Each takes the
+ * device's lock and sends the vmotion target a message (dm-vmotion.h) on
+ * every segment, through dm.c; a rate is for the whole device, and each
+ * segment gets its share by length.  There is no libdevmapper call here.
  *
  * Copyright (C) 2026 The dm-vmotion authors.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,23 +18,40 @@
 #include "commands.h"
 #include "dm-vmotion.h"
 #include "dm.h"
+#include "toollib.h"
 #include "util.h"
 
-static int cmd_messages(const char *name, const char *msg)
+/*
+ * Send @msg to every segment, under the device's lock; with @rate_kib
+ * (rate set), each segment gets its share of it by length.
+ */
+static int cmd_messages(const char *name, const char *msg, bool wait,
+			const uint64_t *rate_kib)
 {
 	struct device *d = calloc(1, sizeof(*d));
+	struct lock lock = {.fd = -1};
 	int rc = EXIT_FAILED;
+	char buf[64];
 
-	if (!d || get_migrating(name, d, false))
+	if (!d || take_device(name, msg, wait, &lock, d))
 		goto out;
+	if (!all_type(d, DM_VMOTION_TARGET)) {
+		err("%s: not migrating (table is not vmotion)", name);
+		goto out;
+	}
 	for (int i = 0; i < d->nr; i++) {
-		if (message(name, d->seg[i].start, msg)) {
-			err("%s: message '%s' refused", name, msg);
+		if (rate_kib)
+			snprintf(buf, sizeof(buf), DM_VMOTION_MSG_RATE " %u",
+				 segment_rate(d, i, *rate_kib));
+		if (message(name, d->seg[i].start, rate_kib ? buf : msg)) {
+			err("%s: message '%s' refused: %s", name,
+			    rate_kib ? buf : msg, dm_reason(errno));
 			goto out;
 		}
 	}
 	rc = EXIT_DONE;
 out:
+	release_device(&lock);
 	free(d);
 	return rc;
 }
@@ -39,37 +59,39 @@ out:
 int cmd_pause(int argc, char **argv)
 {
 	char name[128];
-	int rc = one_device(argc, argv, 0, name, sizeof(name));
+	bool wait;
+	int rc = one_device_opts(argc, argv, 0, name, sizeof(name), &wait);
 
 	if (rc)
 		return rc;
-	return cmd_messages(name, DM_VMOTION_MSG_PAUSE);
+	return cmd_messages(name, DM_VMOTION_MSG_PAUSE, wait, NULL);
 }
 
 int cmd_resume(int argc, char **argv)
 {
 	char name[128];
-	int rc = one_device(argc, argv, 0, name, sizeof(name));
+	bool wait;
+	int rc = one_device_opts(argc, argv, 0, name, sizeof(name), &wait);
 
 	if (rc)
 		return rc;
-	return cmd_messages(name, DM_VMOTION_MSG_RESUME);
+	return cmd_messages(name, DM_VMOTION_MSG_RESUME, wait, NULL);
 }
 
 int cmd_rate(int argc, char **argv)
 {
-	char name[128], msg[64];
+	char name[128];
 	uint64_t kib;
+	bool wait;
 	int rc;
 
-	rc = one_device(argc, argv, 1, name, sizeof(name));
+	rc = one_device_opts(argc, argv, 1, name, sizeof(name), &wait);
 	if (rc)
 		return rc;
-	if (parse_kib(argv[2], &kib) || kib > UINT32_MAX) {
+	if (parse_kib(argv[optind + 1], &kib) || kib > MAX_RATE_KIB) {
 		err("invalid rate '%s': e.g. 100M (MiB/s), 512K, or 0 for unlimited",
-		    argv[2]);
+		    argv[optind + 1]);
 		return EXIT_USAGE;
 	}
-	snprintf(msg, sizeof(msg), DM_VMOTION_MSG_RATE " %" PRIu64, kib);
-	return cmd_messages(name, msg);
+	return cmd_messages(name, DM_VMOTION_MSG_RATE, wait, &kib);
 }

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * migrate: the migrate command, as an operator would tell it.  Read the
- * device's table, which must be linear; check the destination; load the
- * vmotion table over the same segments, laid end to end on the destination;
- * follow the copy until it is in sync; then switch to the destination,
- * unless --no-switch.  With --from-config, as the systemd unit started by
- * the udev rule runs it, the destination disk and the options come from the
- * migrations config.  The work is done by the layers below (dm.c, dest.c,
+ * migrate: the migrate command, as an operator would tell it.  Take the
+ * device (its lock) and check it: linear, not owned by another manager,
+ * not already migrating; check the destination; load the vmotion table
+ * over the same segments, laid end to end on the destination, and record
+ * the migration; let go of the lock and follow the copy until it is in
+ * sync; then switch to the destination, unless --no-switch.  With
+ * --from-config, as the systemd unit started by the udev rule runs it, the
+ * destination disk and the options come from the migrations config, and a
+ * migration that already switched to that disk is not started again.  The
+ * work is done by the layers below (toollib.c, dm.c, dest.c, state.c,
  * progress.c, config.c); there is no libdevmapper or libblkid call here.
  *
  * Copyright (C) 2026 The dm-vmotion authors.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -19,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "commands.h"
 #include "config.h"
@@ -27,11 +33,46 @@
 #include "dm-vmotion.h"
 #include "dm.h"
 #include "progress.h"
+#include "state.h"
+#include "toollib.h"
 #include "util.h"
 
 #define DEFAULT_REGION_KIB	512
 
-int cmd_migrate(int argc, char **argv)
+struct migrate_opts {
+	uint64_t region_kib;
+	uint64_t rate_kib;
+	bool region_set, rate_set;
+	bool no_switch, force, from_config, wait_lock;
+	const char *config;
+	char disk[256];		/* --from-config: the disk found for it */
+};
+
+static int bad_region(const char *arg)
+{
+	err("invalid region size '%s': a power of two from 4K to 1G", arg);
+	return EXIT_USAGE;
+}
+
+static int parse_region(const char *arg, uint64_t *kib)
+{
+	if (parse_kib(arg, kib) || *kib < 4 || *kib > 1024 * 1024 ||
+	    (*kib & (*kib - 1)))
+		return bad_region(arg);
+	return 0;
+}
+
+static int parse_rate(const char *arg, uint64_t *kib)
+{
+	if (parse_kib(arg, kib) || *kib > MAX_RATE_KIB) {
+		err("invalid rate '%s': e.g. 100M (MiB/s), 512K, or 0 for unlimited",
+		    arg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct migrate_opts *o)
 {
 	static const struct option opts[] = {
 		{"region-size", required_argument, NULL, 'r'},
@@ -40,104 +81,108 @@ int cmd_migrate(int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{"from-config", no_argument, NULL, 'c'},
 		{"config", required_argument, NULL, 'C'},
+		{"wait-lock", no_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	uint64_t region_kib = DEFAULT_REGION_KIB, rate_kib = 0;
-	bool from_config = false;
-	const char *cfg = config_path(argc, argv);
-	char disk[256];
-	bool no_switch = false, force = false;
-	struct device *d = NULL;
-	struct table *t = NULL;
-	char name[128];
-	dev_t dest;
-	int c, rc = EXIT_FAILED;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "r:R:nf", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:R:nfh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (parse_kib(optarg, &region_kib) || region_kib < 4 ||
-			    region_kib > 1024 * 1024 ||
-			    (region_kib & (region_kib - 1))) {
-				err("invalid region size '%s': a power of two from 4K to 1G",
-				    optarg);
-				return EXIT_USAGE;
-			}
+			rc = parse_region(optarg, &o->region_kib);
+			if (rc)
+				return rc;
+			o->region_set = true;
 			break;
 		case 'R':
-			if (parse_kib(optarg, &rate_kib) || rate_kib > UINT32_MAX) {
-				err("invalid rate '%s': e.g. 100M (MiB/s), 512K, or 0 for unlimited",
-				    optarg);
-				return EXIT_USAGE;
-			}
+			rc = parse_rate(optarg, &o->rate_kib);
+			if (rc)
+				return rc;
+			o->rate_set = true;
 			break;
 		case 'n':
-			no_switch = true;
+			o->no_switch = true;
 			break;
 		case 'f':
-			force = true;
+			o->force = true;
 			break;
 		case 'c':
-			from_config = true;
+			o->from_config = true;
 			break;
 		case 'C':
+			o->config = optarg;
 			break;
+		case 'w':
+			o->wait_lock = true;
+			break;
+		case 'h':
+			command_usage(stdout);
+			exit(EXIT_DONE);
 		default:
-			usage(stderr);
+			command_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (from_config) {
-		/* the device is named; the disk and the options come from the config */
-		struct config *c = calloc(1, sizeof(*c));
-		struct entry *e = NULL;
-
-		if (argc - optind != 1 || force) {
-			free(c);
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-		if (!c || read_config(cfg, c)) {
-			free(c);
-			return EXIT_FAILED;
-		}
-		for (int i = 0; i < c->nr; i++)
-			if (!strcmp(c->e[i].dm, argv[optind]))
-				e = &c->e[i];
-		if (!e) {
-			err("%s: no migration configured in %s", argv[optind], cfg);
-			free(c);
-			return EXIT_FAILED;
-		}
-		if (find_disk(e, disk, sizeof(disk))) {
-			free(c);
-			return EXIT_FAILED;
-		}
-		if (*e->rate)
-			parse_kib(e->rate, &rate_kib);
-		if (*e->region)
-			parse_kib(e->region, &region_kib);
-		no_switch = e->no_switch;
-		printf("%s: %s:%d: disk %s=%s is %s\n", e->dm, cfg, e->line,
-		       e->kind, e->value, disk);
-		free(c);
-		argv[optind + 1] = disk;
-		argc = optind + 2;
-	}
-	if (argc - optind != 2) {
-		usage(stderr);
+	if (argc - optind != (o->from_config ? 1 : 2) ||
+	    (o->from_config && o->force)) {
+		command_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (region_kib < 4 || region_kib > 1024 * 1024 || (region_kib & (region_kib - 1))) {
-		err("invalid region size %" PRIu64 "K: a power of two from 4K to 1G", region_kib);
-		return EXIT_USAGE;
-	}
+	return 0;
+}
 
-	d = calloc(1, sizeof(*d));
-	t = calloc(1, sizeof(*t));
-	if (!d || !t || resolve(argv[optind], name, sizeof(name)) ||
-	    get_device(name, d, false))
+/*
+ * --from-config: the disk and the options of the device's config line.
+ * What was typed on the command line wins (a --no-switch typed is kept).
+ * 1 when there is nothing to do: the migration already switched to it.
+ */
+static int from_config(const char *dm, struct migrate_opts *o)
+{
+	struct record *r = calloc(1, sizeof(*r));
+	struct entry e;
+	struct stat st;
+	uint64_t kib;
+	int rc = -1;
+
+	if (!r || config_migration(o->config, dm, &e, o->disk, sizeof(o->disk)))
 		goto out;
+	if (!o->rate_set && *e.rate && !parse_kib(e.rate, &kib))
+		o->rate_kib = kib;
+	if (!o->region_set && *e.region && !parse_kib(e.region, &kib))
+		o->region_kib = kib;
+	o->no_switch |= e.no_switch;
+	rc = 0;
+	if (!stat(o->disk, &st) && record_switched_to(st.st_rdev, r)) {
+		printf("%s: its migration to %s already switched to it (%s); not starting it again\n",
+		       dm, o->disk, VMOTION_STATE_DIR);
+		rc = 1;
+	}
+out:
+	free(r);
+	return rc;
+}
+
+/* The device can be migrated: linear, its own, not migrating already. */
+static int check_device(const char *name, const struct device *d)
+{
+	const char *manager = managed_by(d->uuid);
+
+	if (manager && !strcmp(manager, "LVM")) {
+		err("%s: an LVM logical volume (UUID %s): LVM would rebuild its old table from its metadata and undo the move; use pvmove",
+		    name, d->uuid);
+		return -1;
+	}
+	if (manager) {
+		err("%s: managed by %s (UUID %s), which would rebuild its old table and undo the move; refusing",
+		    name, manager, d->uuid);
+		return -1;
+	}
+	if (all_type(d, DM_VMOTION_TARGET)) {
+		err("%s: already migrating ('vmotion status %s' follows it, 'vmotion abort %s' stops it)",
+		    name, name, name);
+		return -1;
+	}
 	if (!all_type(d, "linear")) {
 		for (int i = 0; i < d->nr; i++)
 			if (strcmp(d->seg[i].type, "linear"))
@@ -145,15 +190,43 @@ int cmd_migrate(int argc, char **argv)
 				    name, i, d->seg[i].start, d->seg[i].type);
 		if (!d->nr)
 			err("%s: has no table", name);
-		goto out;
+		return -1;
 	}
-	if (check_dest(d, argv[optind + 1], force, &dest))
-		goto out;
+	return 0;
+}
 
-	/* linear segments laid end to end on the destination */
+/*
+ * A destination that a migration switched to holds that device's data now
+ * (the udev rule sees it again at every boot; the old device may have been
+ * rebuilt on its source): refused unless --force.
+ */
+static int check_finished(const char *path, dev_t dest, bool force)
+{
+	struct record *r = calloc(1, sizeof(*r));
+	int rc = 0;
+
+	if (r && record_switched_to(dest, r)) {
+		if (force) {
+			printf("%s: overwriting the destination of %s's finished migration (--force)\n",
+			       path, r->name);
+		} else {
+			err("%s: %s switched to it (recorded in %s/%s.state): it holds that device's data now; refusing (--force to override)",
+			    path, r->name, VMOTION_STATE_DIR, r->name);
+			rc = -1;
+		}
+	}
+	free(r);
+	return rc;
+}
+
+/* The linear segments, laid end to end on @dest; a rate shared by length. */
+static void vmotion_table(const struct device *d, dev_t dest,
+			  const struct migrate_opts *o, struct table *t)
+{
 	t->type = DM_VMOTION_TARGET;
 	t->nr = d->nr;
 	for (int i = 0; i < d->nr; i++) {
+		unsigned int rate = segment_rate(d, i, o->rate_kib);
 		int n;
 
 		t->start[i] = d->seg[i].start;
@@ -162,25 +235,121 @@ int cmd_migrate(int argc, char **argv)
 			     "%u:%u %" PRIu64 " %u:%u %" PRIu64 " %" PRIu64,
 			     major(d->seg[i].src), minor(d->seg[i].src),
 			     d->seg[i].src_off, major(dest), minor(dest),
-			     d->seg[i].start, region_kib * 2);
-		if (rate_kib)
+			     d->seg[i].start, o->region_kib * 2);
+		if (rate)
 			snprintf(t->params[i] + n, sizeof(t->params[i]) - n,
-				 " 2 " DM_VMOTION_FEAT_RATE " %" PRIu64, rate_kib);
+				 " 2 " DM_VMOTION_FEAT_RATE " %u", rate);
 	}
-	if (replace_table(name, t))
+}
+
+/* What was started, for restore, switch, and the next boot's udev rule. */
+static void record_start(const char *name, const char *path, dev_t dest,
+			 const struct table *t)
+{
+	struct record *r = calloc(1, sizeof(*r));
+	size_t used = 0;
+
+	if (!r)
+		return;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->state, sizeof(r->state), REC_MIGRATING);
+	r->dest = dest;
+	snprintf(r->dest_path, sizeof(r->dest_path), "%s", path);
+	dest_identity(dest, r->dest_id, sizeof(r->dest_id));
+	for (int i = 0; i < t->nr && used < sizeof(r->table); i++)
+		used += snprintf(r->table + used, sizeof(r->table) - used,
+				 "%" PRIu64 " %" PRIu64 " %s %s\n", t->start[i],
+				 t->len[i], t->type, t->params[i]);
+	r->started = r->changed = time(NULL);
+	record_write(r);
+	free(r);
+}
+
+/*
+ * Under the lock: check the device and the destination, load the table.
+ * The reload and the resume are not cut by a signal; a vmotion killed
+ * between them leaves an inactive table the next one clears (toollib.c).
+ * On success *@loaded is the device as it runs now.
+ */
+static int start(const char *name, const char *dest_path,
+		 const struct migrate_opts *o, struct device *loaded)
+{
+	struct device *d = calloc(1, sizeof(*d));
+	struct table *t = calloc(1, sizeof(*t));
+	struct lock lock = {.fd = -1};
+	int rc = EXIT_FAILED;
+	sigset_t old;
+	dev_t dest;
+
+	if (!d || !t || take_device(name, "migrate", o->wait_lock, &lock, d) ||
+	    check_device(name, d) || check_dest(d, dest_path, o->force, &dest) ||
+	    check_finished(dest_path, dest, o->force))
 		goto out;
+	vmotion_table(d, dest, o, t);
+	block_signals(&old);
+	if (reload(name, t)) {
+		err("%s: the kernel refused the %s table (see dmesg): %s; nothing changed",
+		    name, t->type, dm_reason(errno));
+	} else {
+		test_kill_point("migrate-loaded");
+		if (resume(name)) {
+			err("%s: resume with the %s table failed (see dmesg); the old table stays",
+			    name, t->type);
+			clear_inactive(name);
+			resume(name);
+		} else {
+			rc = EXIT_DONE;
+		}
+	}
+	restore_signals(&old);
+	if (rc || get_device(name, loaded, false))
+		goto out;
+	record_start(name, dest_path, dest, t);
 	printf("%s: migrating to %s (%" PRIu64 " KiB regions%s)\n", name,
-	       argv[optind + 1], region_kib, rate_kib ? ", rate limited" : "");
+	       dest_path, o->region_kib, o->rate_kib ? ", rate limited" : "");
 	fflush(stdout);
+out:
+	release_device(&lock);
+	free(t);
+	free(d);
+	return rc;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	struct migrate_opts o = {.region_kib = DEFAULT_REGION_KIB};
+	struct device *loaded = NULL;
+	const char *dest_path;
+	char name[128];
+	int rc;
+
+	rc = parse_options(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (o.from_config) {
+		rc = from_config(argv[optind], &o);
+		if (rc)
+			return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+		dest_path = o.disk;
+	} else {
+		dest_path = argv[optind + 1];
+	}
+	loaded = calloc(1, sizeof(*loaded));
+	rc = EXIT_FAILED;
+	if (!loaded || resolve(argv[optind], name, sizeof(name)) ||
+	    check_target())
+		goto out;
+	rc = start(name, dest_path, &o, loaded);
+	if (rc)
+		goto out;
 
 	rc = follow(name, true);
-	if (rc == EXIT_DONE && no_switch)
+	if (rc == EXIT_DONE && o.no_switch)
 		printf("%s: in sync; run 'vmotion switch %s' to move to the destination\n",
 		       name, name);
 	else if (rc == EXIT_DONE)
-		rc = cmd_switch_dev(name);
+		rc = cmd_switch_dev(name, loaded, true);
 out:
-	free(t);
-	free(d);
+	free(loaded);
 	return rc;
 }

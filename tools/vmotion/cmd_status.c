@@ -15,12 +15,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
 #include "dm-vmotion.h"
 #include "dm.h"
 #include "json.h"
 #include "progress.h"
+#include "state.h"
 #include "util.h"
 
 /* One device's status: a line, or its JSON object. */
@@ -38,7 +40,7 @@ static void print_status(const struct device *d, bool json, bool first)
 	progress_of(d, &p);
 	left = eta(&p, p.rate * 1024.0);
 	if (p.rate)
-		snprintf(rate, sizeof(rate), "%u KiB/s", p.rate);
+		snprintf(rate, sizeof(rate), "%" PRIu64 " KiB/s", p.rate);
 	human(p.copied_kib * 1024.0, copied, sizeof(copied));
 	printf("%s: %s%s %.1f%% (%" PRIu64 "/%" PRIu64 " regions), rate %s, copied %s, errors dest %u source %u",
 	       d->name, p.state, p.error_paused ? " (error)" : "",
@@ -69,6 +71,7 @@ int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	bool json = false, first = true;
@@ -76,9 +79,15 @@ int cmd_status(int argc, char **argv)
 	char name[128];
 	int c, rc = EXIT_DONE;
 
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'h') {
+			command_usage(stdout);
+			free(d);
+			return EXIT_DONE;
+		}
 		if (c != 'j') {
-			usage(stderr);
+			command_usage(stderr);
+			free(d);
 			return EXIT_USAGE;
 		}
 		json = true;
@@ -116,6 +125,26 @@ int cmd_status(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * A device that switched to its destination (it is linear there, and its
+ * record says so): what wait would have waited for has happened.
+ */
+static bool already_switched(const char *name)
+{
+	struct device *d = calloc(1, sizeof(*d));
+	struct record *r = calloc(1, sizeof(*r));
+	bool done = d && r && !get_device(name, d, false) &&
+		    all_type(d, "linear") && !record_read(name, r) &&
+		    !strcmp(r->state, REC_SWITCHED) && d->seg[0].src == r->dest;
+
+	if (done)
+		printf("%s: already switched to its destination %s\n", name,
+		       *r->dest_path ? r->dest_path : "(recorded)");
+	free(r);
+	free(d);
+	return done;
+}
+
 int cmd_wait(int argc, char **argv)
 {
 	char name[128];
@@ -123,5 +152,7 @@ int cmd_wait(int argc, char **argv)
 
 	if (rc)
 		return rc;
+	if (already_switched(name))
+		return EXIT_DONE;
 	return follow(name, false);
 }

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * switch, abort: the two ends of a migration.  switch moves a device that is
- * in sync onto its destination: the linear table is loaded first, the
- * destination must answer a read, and the device is suspended only for a
- * last sync check and the resume that swaps the tables in, with memory
- * locked and priority raised meanwhile; cmd_switch_dev() is also the last
- * step of migrate.  abort puts the device back on linear on its source.
- * The device-mapper work is dm.c's; there is no libdevmapper call here.
+ * switch, abort: the two ends of a migration, each under the device's lock
+ * (toollib.c).  switch moves a device that is in sync onto its
+ * destination: the linear table is loaded first, the destination must
+ * answer a read, and the device is suspended only for a last check (the
+ * tables are still the ones read, the status still says synced) and the
+ * resume that swaps the tables in, with memory locked, priority raised and
+ * signals held back meanwhile; cmd_switch_dev() is also the last step of
+ * migrate.  abort puts the device back on linear on its source.  Both
+ * record how the migration ended (state.c).  The device-mapper work is
+ * dm.c's; there is no libdevmapper call here.
  *
  * Copyright (C) 2026 The dm-vmotion authors.
  */
@@ -20,12 +23,17 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
+#include <time.h>
+
+#include <blkid/blkid.h>
 
 #include "commands.h"
 #include "dest.h"
 #include "dm-vmotion.h"
 #include "dm.h"
 #include "progress.h"
+#include "state.h"
+#include "toollib.h"
 #include "util.h"
 
 /* Nice value while a device is suspended (LVM's process_priority) */
@@ -63,12 +71,18 @@ static void critical_leave(int prio)
 /*
  * Before the suspend, a device not in sync is left as it was.  After it, a
  * write that failed on the destination while the suspend waited for it has
- * taken the device out of sync: it resumes on its vmotion table.
+ * taken the device out of sync: it resumes on its vmotion table.  Only a
+ * device whose every segment is vmotion can be in sync.
  */
 static bool in_sync(const char *name, struct device *d, bool suspended)
 {
 	struct progress p;
 
+	if (!all_type(d, DM_VMOTION_TARGET)) {
+		err("%s: its table is no longer vmotion (another command changed it): left as it is",
+		    name);
+		return false;
+	}
 	progress_of(d, &p);
 	if (!strcmp(p.state, DM_VMOTION_STATE_SYNCED) && p.synced == p.total)
 		return true;
@@ -81,85 +95,170 @@ static bool in_sync(const char *name, struct device *d, bool suspended)
 	return false;
 }
 
-static int switch_suspended(const char *name, struct device *d)
+/* Back to the live table: drop the waiting one and resume. */
+static void back_out(const char *name)
 {
-	double t0, t1;
+	clear_inactive(name);
+	if (resume(name))
+		err("%s: resume failed: %s; the device is suspended: 'dmsetup resume %s'",
+		    name, dm_reason(errno), name);
+}
 
-	/* the I/O pause runs from here to the end of the resume */
+/*
+ * Suspend, check again, resume onto @t.  The pause runs from the suspend
+ * to the end of the resume.  After the suspend the device must still be
+ * the vmotion table @d was read from, in sync, with @t waiting.
+ */
+static int switch_suspended(const char *name, struct device *d,
+			    const struct table *t)
+{
+	struct device *now_d = calloc(1, sizeof(*now_d));
+	struct device *wait_d = calloc(1, sizeof(*wait_d));
+	double t0, t1;
+	int r = -1;
+
+	if (!now_d || !wait_d)
+		goto out;
 	t0 = now();
 	if (suspend(name)) {
-		err("%s: suspend failed", name);
-		clear_inactive(name);
-		return -1;
+		err("%s: suspend failed: %s", name, dm_reason(errno));
+		back_out(name);
+		goto out;
 	}
-	if (get_device(name, d, true)) {
-		clear_inactive(name);
-		resume(name);
-		return -1;
-	}
+	test_kill_point("switch-suspended");
 	/* checked again now that no write can fail the destination */
-	if (!in_sync(name, d, true)) {
-		clear_inactive(name);
-		resume(name);
-		return -1;
+	if (get_device(name, now_d, true) || get_inactive(name, wait_d)) {
+		back_out(name);
+		goto out;
+	}
+	if (!same_table(now_d, d) || !table_is(wait_d, t)) {
+		err("%s: its tables changed under the switch (another tool?): resumed as it was, not switched",
+		    name);
+		back_out(name);
+		goto out;
+	}
+	if (!in_sync(name, now_d, true)) {
+		back_out(name);
+		goto out;
 	}
 	if (resume_at(name, &t1)) {
 		err("%s: resume on the destination failed (see dmesg); back to the vmotion table", name);
-		clear_inactive(name);
-		resume(name);
-		return -1;
+		back_out(name);
+		goto out;
 	}
 	printf("%s: switched to the destination (%u:%u); I/O paused for %.1f ms\n",
 	       name, major(d->seg[0].dest), minor(d->seg[0].dest),
 	       (t1 - t0) * 1000);
-	return 0;
+	r = 0;
+out:
+	free(wait_d);
+	free(now_d);
+	return r;
+}
+
+/* Record that @name went to its destination (or back to its source). */
+static void record_end(const char *name, const struct device *d,
+		       const char *state)
+{
+	struct record *r = calloc(1, sizeof(*r));
+	char *path;
+
+	if (!r)
+		return;
+	if (record_read(name, r)) {
+		memset(r, 0, sizeof(*r));
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		r->dest = d->seg[0].dest;
+		path = blkid_devno_to_devname(r->dest);
+		snprintf(r->dest_path, sizeof(r->dest_path), "%s", path ? path : "");
+		free(path);
+		dest_identity(r->dest, r->dest_id, sizeof(r->dest_id));
+		r->started = time(NULL);
+	}
+	snprintf(r->state, sizeof(r->state), "%s", state);
+	r->changed = time(NULL);
+	record_write(r);
+	free(r);
 }
 
 /*
- * The linear table is loaded (inactive) before the suspend, so that the
- * pause holds only the suspend, the sync check and the resume that swaps
- * the tables in.
+ * Under the device's lock: the linear table is loaded (inactive) before
+ * the suspend, so that the pause holds only the suspend, the sync check and
+ * the resume that swaps the tables in; signals wait until the device runs
+ * again, on one table or the other.  @expected, if given, is the table the
+ * caller loaded: a device on another table is not switched.
  */
-int cmd_switch_dev(const char *name)
+int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 {
 	struct device *d = calloc(1, sizeof(*d));
 	struct table *t = calloc(1, sizeof(*t));
+	struct lock lock = {.fd = -1};
 	int rc = EXIT_FAILED;
+	sigset_t old;
 	int prio;
 
-	if (!d || !t || get_migrating(name, d, true) || !in_sync(name, d, false) ||
-	    !dest_answers(name, d))
+	if (!d || !t || take_device(name, "switch", wait, &lock, d))
+		goto out;
+	if (!all_type(d, DM_VMOTION_TARGET)) {
+		err("%s: not migrating (table is not vmotion)", name);
+		goto out;
+	}
+	if (expected && !same_table(d, expected)) {
+		err("%s: its table is not the one this vmotion loaded (another command changed it): not switching",
+		    name);
+		goto out;
+	}
+	if (!in_sync(name, d, false) || !dest_answers(name, d))
 		goto out;
 	linear_table(d, true, t);
+	block_signals(&old);
 	if (reload(name, t)) {
 		err("%s: the kernel refused the linear table (see dmesg); left migrating", name);
 		clear_inactive(name);
-		goto out;
+	} else {
+		prio = critical_enter(name);
+		if (!switch_suspended(name, d, t))
+			rc = EXIT_DONE;
+		critical_leave(prio);
 	}
-	prio = critical_enter(name);
-	if (!switch_suspended(name, d))
-		rc = EXIT_DONE;
-	critical_leave(prio);
+	restore_signals(&old);
+	if (rc == EXIT_DONE)
+		record_end(name, d, REC_SWITCHED);
+	if (interrupted)
+		err("%s: interrupted; the switch was not cut in the middle: the device runs on its %s table",
+		    name, rc == EXIT_DONE ? "linear (destination)" : "vmotion");
 out:
+	release_device(&lock);
 	free(t);
 	free(d);
 	return rc;
 }
 
-static int cmd_abort_dev(const char *name)
+static int cmd_abort_dev(const char *name, bool wait)
 {
 	struct device *d = calloc(1, sizeof(*d));
 	struct table *t = calloc(1, sizeof(*t));
+	struct lock lock = {.fd = -1};
 	int rc = EXIT_FAILED;
+	sigset_t old;
 
-	if (!d || !t || get_migrating(name, d, false))
+	if (!d || !t || take_device(name, "abort", wait, &lock, d))
 		goto out;
+	if (!all_type(d, DM_VMOTION_TARGET)) {
+		err("%s: not migrating (table is not vmotion)", name);
+		goto out;
+	}
 	linear_table(d, false, t);
-	if (replace_table(name, t))
+	block_signals(&old);
+	if (!replace_table(name, t))
+		rc = EXIT_DONE;
+	restore_signals(&old);
+	if (rc)
 		goto out;
+	record_end(name, d, REC_ABORTED);
 	printf("%s: migration aborted; back to linear on the source\n", name);
-	rc = EXIT_DONE;
 out:
+	release_device(&lock);
 	free(t);
 	free(d);
 	return rc;
@@ -168,19 +267,21 @@ out:
 int cmd_switch(int argc, char **argv)
 {
 	char name[128];
-	int rc = one_device(argc, argv, 0, name, sizeof(name));
+	bool wait;
+	int rc = one_device_opts(argc, argv, 0, name, sizeof(name), &wait);
 
 	if (rc)
 		return rc;
-	return cmd_switch_dev(name);
+	return cmd_switch_dev(name, NULL, wait);
 }
 
 int cmd_abort(int argc, char **argv)
 {
 	char name[128];
-	int rc = one_device(argc, argv, 0, name, sizeof(name));
+	bool wait;
+	int rc = one_device_opts(argc, argv, 0, name, sizeof(name), &wait);
 
 	if (rc)
 		return rc;
-	return cmd_abort_dev(name);
+	return cmd_abort_dev(name, wait);
 }

@@ -2,8 +2,9 @@
 /*
  * dest: the checks on a destination disk.  check_dest(), before a migration
  * starts, refuses a destination that is not a block device, is the device
- * or its source, is in use, is too small, or carries a filesystem or
- * partition table signature (libblkid) unless forced; dest_answers(), before
+ * or its source, is in use, is too small, has larger logical blocks than a
+ * source, cannot be probed, or carries a filesystem or partition table
+ * signature (one or several, libblkid) unless forced; dest_answers(), before
  * a switch, reads the first block of each segment's destination with
  * O_DIRECT to see that it is still there.  It reads the disks and the
  * device as dm.c describes it; it changes no table, knows nothing of the
@@ -29,12 +30,130 @@
 #include "dm.h"
 #include "util.h"
 
+/* Logical block size of a device, from sysfs; 0 if unknown. */
+static unsigned int sysfs_lbs(dev_t dev)
+{
+	char path[96];
+	unsigned int lbs = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/dev/block/%u:%u/queue/logical_block_size", major(dev),
+		 minor(dev));
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%u", &lbs) != 1)
+			lbs = 0;
+		fclose(f);
+	}
+	return lbs;
+}
+
+/*
+ * The destination must take every write a source takes: a larger logical
+ * block would raise the device's block size under a mounted filesystem.
+ */
+static int check_block_size(const struct device *d, const char *path, int fd)
+{
+	int dest_lbs;
+
+	if (ioctl(fd, BLKSSZGET, &dest_lbs)) {
+		err("%s: cannot read its logical block size: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < d->nr; i++) {
+		unsigned int src_lbs = sysfs_lbs(d->seg[i].src);
+
+		if (src_lbs && (unsigned int)dest_lbs > src_lbs) {
+			err("%s: the destination's logical block size is %d bytes, larger than the source's (%u:%u, %u bytes): the device's block size would change under its users",
+			    path, dest_lbs, major(d->seg[i].src),
+			    minor(d->seg[i].src), src_lbs);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Where signatures live, the first and the last MiB, must read: a disk
+ * that cannot be read cannot be told blank (libblkid takes some read
+ * errors for an ambivalent result, others for nothing found).
+ */
+static int check_readable(const char *path, int fd, uint64_t size)
+{
+	uint64_t span = size < (1 << 20) ? size : (1 << 20);
+	char *buf = malloc(span);
+	int e = 0;
+
+	if (!buf)
+		return -1;
+	if (pread(fd, buf, span, 0) != (ssize_t)span ||
+	    pread(fd, buf, span, size - span) != (ssize_t)span)
+		e = errno ? errno : EIO;
+	free(buf);
+	if (e) {
+		err("%s: cannot read the destination to look for signatures (%s): refusing it",
+		    path, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Signatures on the destination (libblkid): a filesystem, RAID member or
+ * partition table, or several at once (ambivalent), are refused unless
+ * @force; a disk that cannot be read is refused whatever @force says.
+ */
+static int check_signatures(const char *path, int fd, bool force)
+{
+	const char *type = NULL;
+	char what[96];
+	blkid_probe pr;
+	int r;
+
+	pr = blkid_new_probe();
+	if (!pr || blkid_probe_set_device(pr, fd, 0, 0)) {
+		err("%s: cannot probe for signatures", path);
+		blkid_free_probe(pr);
+		return -1;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	r = blkid_do_safeprobe(pr);
+	if (r == 0 &&
+	    blkid_probe_lookup_value(pr, "TYPE", &type, NULL) &&
+	    blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL))
+		type = "unknown";
+	if (type)
+		snprintf(what, sizeof(what), "%s %s signature", article(type), type);
+	else
+		snprintf(what, sizeof(what), "several signatures (blkid: ambivalent)");
+	blkid_free_probe(pr);
+
+	if (r == -1) {
+		err("%s: cannot read the destination to look for signatures: refusing it",
+		    path);
+		return -1;
+	}
+	if (r == 1)
+		return 0;
+	if (!force) {
+		err("%s: the destination carries %s; refusing to overwrite it (--force to override)",
+		    path, what);
+		return -1;
+	}
+	printf("%s: overwriting %s (--force)\n", path, what);
+	return 0;
+}
+
 /* Refuse a destination that is unsafe to overwrite.  0 if it is fine. */
 int check_dest(const struct device *d, const char *path, bool force,
 		      dev_t *dest)
 {
 	uint64_t need = 0, size = 0;
-	blkid_probe pr;
 	struct stat st;
 	int fd;
 
@@ -80,32 +199,12 @@ int check_dest(const struct device *d, const char *path, bool force,
 		return -1;
 	}
 
-	pr = blkid_new_probe();
-	if (!pr || blkid_probe_set_device(pr, fd, 0, 0)) {
-		err("%s: cannot probe for signatures", path);
+	errno = 0;
+	if (check_block_size(d, path, fd) || check_readable(path, fd, size) ||
+	    check_signatures(path, fd, force)) {
 		close(fd);
 		return -1;
 	}
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
-	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
-	if (blkid_do_safeprobe(pr) == 0) {
-		const char *type = NULL;
-
-		if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) &&
-		    blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL))
-			type = "unknown";
-		if (!force) {
-			err("%s: the destination carries a %s signature; refusing to overwrite it (--force to override)",
-			    path, type);
-			blkid_free_probe(pr);
-			close(fd);
-			return -1;
-		}
-		printf("%s: overwriting a %s signature (--force)\n", path, type);
-	}
-	blkid_free_probe(pr);
 	close(fd);
 	return 0;
 }

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * dm: everything the vmotion tool asks of device-mapper, through
- * libdevmapper and nowhere else.  It reads a device's table, and for vmotion
- * segments their status, into struct device (the linear and vmotion table
- * and status lines of dm-vmotion.h are parsed here and only here), lists
- * devices, builds the linear table that ends a migration, and reloads,
- * suspends, resumes, replaces a table, sends target messages and waits for
- * events.  It knows nothing of what a migration's progress means, of the
+ * libdevmapper and nowhere else.  It reads a device's table (live or
+ * inactive), and for vmotion segments their status, into struct device (the
+ * linear and vmotion table and status lines of dm-vmotion.h are parsed here
+ * and only here), lists devices, tells which manager owns a device from its
+ * UUID, reads the vmotion target's version, builds the linear table that
+ * ends a migration, and reloads, suspends, resumes, replaces a table, sends
+ * target messages and waits for events.  A failed call is reported with the
+ * kernel's reason (dm_reason()), not a guess.  It knows nothing of what a migration's progress means, of the
  * destination disk's contents, of the migrations config or of the command
  * line; its messages name the device and what device-mapper refused.
  *
  * Copyright (C) 2026 The dm-vmotion authors.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <libdevmapper.h>
 #include <stdio.h>
@@ -24,18 +27,66 @@
 #include "dm.h"
 #include "util.h"
 
-/* libdevmapper logs nothing of its own: the tool reports what failed. */
-void init_dm(void)
+/* libdevmapper's own messages: the tool reports what failed, once. */
+static void quiet(int level, const char *file, int line, int dm_errno_or_class,
+		  const char *f, ...)
 {
-	dm_log_init_verbose(0);
+	(void)level, (void)file, (void)line, (void)dm_errno_or_class, (void)f;
 }
 
+/*
+ * Names go to the kernel as they came from it or from the operator: no
+ * mangling, so that a device whose name has odd bytes is found.
+ */
+void init_dm(void)
+{
+	dm_log_with_errno_init(quiet);
+	dm_set_name_mangling_mode(DM_STRING_MANGLING_NONE);
+}
+
+/* Why a device-mapper call failed, from its errno, in an operator's words. */
+const char *dm_reason(int e)
+{
+	switch (e) {
+	case ENXIO:
+		return "no such device-mapper device";
+	case EPERM:
+	case EACCES:
+		return "permission denied (device-mapper needs root)";
+	case ENOENT:
+	case ENODEV:
+		return "device-mapper is not available (modprobe dm-mod)";
+	case EBUSY:
+		return "device busy";
+	case EINVAL:
+		return "refused by the kernel (see dmesg)";
+	case 0:
+		return "device-mapper call failed";
+	default:
+		return strerror(e);
+	}
+}
+
+/* Run @dmt; on failure, errno as the kernel (or libdevmapper) set it. */
+static bool run(struct dm_task *dmt)
+{
+	if (dm_task_run(dmt))
+		return true;
+	errno = dm_task_get_errno(dmt) ? dm_task_get_errno(dmt) : errno;
+	return false;
+}
+
+/* A task; NULL with errno set (no /dev/mapper/control, no permission). */
 static struct dm_task *task(int type, const char *name)
 {
-	struct dm_task *dmt = dm_task_create(type);
+	struct dm_task *dmt;
 
-	if (!dmt)
+	errno = 0;
+	dmt = dm_task_create(type);
+	if (!dmt) {
+		errno = errno ? errno : ENODEV;
 		return NULL;
+	}
 	if (name && !dm_task_set_name(dmt, name)) {
 		dm_task_destroy(dmt);
 		return NULL;
@@ -60,12 +111,18 @@ int resolve(const char *arg, char *name, size_t size)
 		err("%s: not a block device", arg);
 		return -1;
 	}
-	dmt = dm_task_create(DM_DEVICE_INFO);
-	if (!dmt)
+	dmt = task(DM_DEVICE_INFO, NULL);
+	if (!dmt) {
+		err("%s: %s", arg, dm_reason(errno));
 		return -1;
-	if (dm_task_set_major(dmt, major(st.st_rdev)) &&
-	    dm_task_set_minor(dmt, minor(st.st_rdev)) && dm_task_run(dmt) &&
-	    dm_task_get_info(dmt, &info) && info.exists) {
+	}
+	if (!dm_task_set_major(dmt, major(st.st_rdev)) ||
+	    !dm_task_set_minor(dmt, minor(st.st_rdev)) || !run(dmt)) {
+		err("%s: %s", arg, dm_reason(errno));
+		dm_task_destroy(dmt);
+		return -1;
+	}
+	if (dm_task_get_info(dmt, &info) && info.exists) {
 		n = dm_task_get_name(dmt);
 		if (n) {
 			snprintf(name, size, "%s", n);
@@ -127,7 +184,8 @@ static int parse_vmotion_status(struct segment *s, const char *params)
  * Read a device's table (and, for vmotion segments, status).  Returns -1
  * with a message if it does not exist or cannot be read.
  */
-int get_device(const char *name, struct device *d, bool with_status)
+static int read_device(const char *name, struct device *d, bool with_status,
+		       bool inactive)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -141,19 +199,31 @@ int get_device(const char *name, struct device *d, bool with_status)
 
 	for (pass = 0; pass < (with_status ? 2 : 1); pass++) {
 		dmt = task(pass ? DM_DEVICE_STATUS : DM_DEVICE_TABLE, name);
-		if (!dmt)
+		if (!dmt) {
+			err("%s: %s", name, dm_reason(errno));
 			return -1;
+		}
 		/* status must not wait for I/O to drain */
 		if (pass)
 			dm_task_no_flush(dmt);
-		if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &info) ||
-		    !info.exists) {
+		if (inactive && !dm_task_query_inactive_table(dmt)) {
+			dm_task_destroy(dmt);
+			return -1;
+		}
+		if (!run(dmt)) {
+			err("%s: %s", name, dm_reason(errno));
+			goto out;
+		}
+		if (!dm_task_get_info(dmt, &info) || !info.exists) {
 			err("%s: no such device-mapper device", name);
 			goto out;
 		}
 		d->dev = makedev(info.major, info.minor);
 		d->event_nr = info.event_nr;
 		d->suspended = info.suspended;
+		d->inactive = info.inactive_table;
+		if (dm_task_get_uuid(dmt))
+			snprintf(d->uuid, sizeof(d->uuid), "%s", dm_task_get_uuid(dmt));
 		next = NULL;
 		d->nr = pass ? d->nr : 0;
 		for (int i = 0;; i++) {
@@ -199,6 +269,106 @@ out:
 	return r;
 }
 
+int get_device(const char *name, struct device *d, bool with_status)
+{
+	return read_device(name, d, with_status, false);
+}
+
+/* The inactive table of a device (none: d->nr is 0), without status. */
+int get_inactive(const char *name, struct device *d)
+{
+	return read_device(name, d, false, true);
+}
+
+/* The same segments, targets and devices (not the status). */
+bool same_table(const struct device *a, const struct device *b)
+{
+	if (a->nr != b->nr || a->dev != b->dev)
+		return false;
+	for (int i = 0; i < a->nr; i++) {
+		const struct segment *x = &a->seg[i], *y = &b->seg[i];
+
+		if (x->start != y->start || x->len != y->len ||
+		    strcmp(x->type, y->type) || x->src != y->src ||
+		    x->src_off != y->src_off || x->dest != y->dest ||
+		    x->dest_off != y->dest_off || x->region != y->region)
+			return false;
+	}
+	return true;
+}
+
+/* Is @d's table the linear table @t (as linear_table() builds them)? */
+bool table_is(const struct device *d, const struct table *t)
+{
+	if (d->nr != t->nr)
+		return false;
+	for (int i = 0; i < d->nr; i++) {
+		char params[64];
+
+		if (strcmp(d->seg[i].type, t->type) ||
+		    d->seg[i].start != t->start[i] || d->seg[i].len != t->len[i])
+			return false;
+		snprintf(params, sizeof(params), "%u:%u %" PRIu64,
+			 major(d->seg[i].src), minor(d->seg[i].src),
+			 d->seg[i].src_off);
+		if (strcmp(params, t->params[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The manager that owns a device, from its dm UUID, or NULL: it would
+ * rebuild the device's old table from its own metadata (lvchange
+ * --refresh, lvextend, activation at boot) and undo a move behind its back.
+ */
+const char *managed_by(const char *uuid)
+{
+	static const struct {
+		const char *prefix;
+		const char *manager;
+	} owners[] = {
+		{"LVM-", "LVM"},
+		{"mpath-", "multipath"},
+		{"stratis-", "Stratis"},
+		{"DMRAID-", "dmraid"},
+		{"CRYPT-", "cryptsetup"},
+		{"VDO-", "VDO"},
+	};
+
+	/* kpartx: part1-..., part2-..., one per partition */
+	if (!strncmp(uuid, "part", 4) && uuid[4] >= '0' && uuid[4] <= '9')
+		return "kpartx";
+	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++)
+		if (!strncmp(uuid, owners[i].prefix, strlen(owners[i].prefix)))
+			return owners[i].manager;
+	return NULL;
+}
+
+/* The vmotion target's version, if the kernel has it registered. */
+int target_version(uint32_t version[3])
+{
+	struct dm_task *dmt = task(DM_DEVICE_LIST_VERSIONS, NULL);
+	struct dm_versions *v, *last;
+	int r = -1;
+
+	if (!dmt || !run(dmt) || !(v = dm_task_get_versions(dmt)))
+		goto out;
+	do {
+		last = v;
+		if (!strcmp(v->name, DM_VMOTION_TARGET)) {
+			memcpy(version, v->version, sizeof(v->version));
+			r = 0;
+			break;
+		}
+		v = (struct dm_versions *)((char *)v + v->next);
+	} while (last != v);
+out:
+	if (dmt)
+		dm_task_destroy(dmt);
+	return r;
+}
+
 bool all_type(const struct device *d, const char *type)
 {
 	if (!d->nr)
@@ -229,8 +399,8 @@ int for_each_device(void (*fn)(const char *name, void *arg), void *arg)
 	unsigned int next = 0;
 	int r = 0;
 
-	if (!dmt || !dm_task_run(dmt) || !(names = dm_task_get_names(dmt))) {
-		err("cannot list device-mapper devices");
+	if (!dmt || !run(dmt) || !(names = dm_task_get_names(dmt))) {
+		err("cannot list device-mapper devices: %s", dm_reason(errno));
 		r = -1;
 	} else if (names->dev) {
 		do {
@@ -263,7 +433,7 @@ void linear_table(const struct device *d, bool to_dest, struct table *t)
 int clear_inactive(const char *name)
 {
 	struct dm_task *dmt = task(DM_DEVICE_CLEAR, name);
-	int ok = dmt && dm_task_run(dmt);
+	int ok = dmt && run(dmt);
 
 	if (dmt)
 		dm_task_destroy(dmt);
@@ -282,7 +452,7 @@ int resume_at(const char *name, double *resumed_at)
 
 	if (!dmt)
 		return -1;
-	ok = dm_task_set_cookie(dmt, &cookie, 0) && dm_task_run(dmt);
+	ok = dm_task_set_cookie(dmt, &cookie, 0) && run(dmt);
 	if (resumed_at)
 		*resumed_at = now();
 	dm_udev_wait(cookie);
@@ -303,7 +473,7 @@ int resume(const char *name)
 int suspend(const char *name)
 {
 	struct dm_task *dmt = task(DM_DEVICE_SUSPEND, name);
-	int ok = dmt && dm_task_skip_lockfs(dmt) && dm_task_run(dmt);
+	int ok = dmt && dm_task_skip_lockfs(dmt) && run(dmt);
 
 	if (dmt)
 		dm_task_destroy(dmt);
@@ -318,7 +488,7 @@ int reload(const char *name, const struct table *t)
 	for (int i = 0; ok && i < t->nr; i++)
 		ok = dm_task_add_target(dmt, t->start[i], t->len[i], t->type,
 					t->params[i]);
-	ok = ok && dm_task_run(dmt);
+	ok = ok && run(dmt);
 	if (dmt)
 		dm_task_destroy(dmt);
 	return ok ? 0 : -1;
@@ -350,7 +520,7 @@ int message(const char *name, uint64_t sector, const char *msg)
 {
 	struct dm_task *dmt = task(DM_DEVICE_TARGET_MSG, name);
 	int ok = dmt && dm_task_set_sector(dmt, sector) &&
-		 dm_task_set_message(dmt, msg) && dm_task_run(dmt);
+		 dm_task_set_message(dmt, msg) && run(dmt);
 
 	if (dmt)
 		dm_task_destroy(dmt);
@@ -361,7 +531,7 @@ int message(const char *name, uint64_t sector, const char *msg)
 int wait_event(const char *name, uint32_t event_nr)
 {
 	struct dm_task *dmt = task(DM_DEVICE_WAITEVENT, name);
-	int ok = dmt && dm_task_set_event_nr(dmt, event_nr) && dm_task_run(dmt);
+	int ok = dmt && dm_task_set_event_nr(dmt, event_nr) && run(dmt);
 
 	if (dmt)
 		dm_task_destroy(dmt);

@@ -36,9 +36,11 @@ struct segment {
 
 struct device {
 	char name[128];
+	char uuid[130];		/* DM_UUID_LEN */
 	dev_t dev;
 	uint32_t event_nr;
 	bool suspended;
+	bool inactive;		/* a table is loaded, waiting for a resume */
 	int nr;
 	struct segment seg[MAX_SEGMENTS];
 };
@@ -52,8 +54,14 @@ struct table {
 };
 
 void init_dm(void);
+const char *dm_reason(int e);
 int resolve(const char *arg, char *name, size_t size);
 int get_device(const char *name, struct device *d, bool with_status);
+int get_inactive(const char *name, struct device *d);
+bool same_table(const struct device *a, const struct device *b);
+bool table_is(const struct device *d, const struct table *t);
+const char *managed_by(const char *uuid);
+int target_version(uint32_t version[3]);
 bool all_type(const struct device *d, const char *type);
 int get_migrating(const char *name, struct device *d, bool with_status);
 int for_each_device(void (*fn)(const char *name, void *arg), void *arg);

@@ -18,16 +18,58 @@
 #include "json.h"
 #include "progress.h"
 
-void json_str(const char *s)
+/*
+ * Length of the valid UTF-8 sequence at @s (1-4), or 0: overlong forms,
+ * surrogates and code points past U+10FFFF are not valid.
+ */
+static int utf8_len(const unsigned char *s)
 {
+	unsigned int c;
+	int n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string.  A device-mapper name may hold any byte: a control
+ * character, DEL, or a byte that is not part of valid UTF-8 is written as
+ * \u00XX (that byte's value), so the output is always valid JSON.
+ */
+void json_str(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int n;
+
 	putchar('"');
-	for (; *s; s++) {
+	while (*s) {
+		n = utf8_len(s);
 		if (*s == '"' || *s == '\\')
 			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
+		else if (n == 1 && *s >= 0x20 && *s != 0x7f)
 			putchar(*s);
+		else if (n > 1)
+			fwrite(s, 1, n, stdout);
+		else
+			printf("\\u%04x", *s);
+		s += n ? n : 1;
 	}
 	putchar('"');
 }
@@ -48,7 +90,7 @@ void json_status(const struct device *d, bool first)
 	       p.synced, p.total);
 	printf("\"size_bytes\": %" PRIu64 ", \"synced_bytes\": %" PRIu64 ", ",
 	       p.total_bytes, p.synced_bytes);
-	printf("\"rate_kib_s\": %u, \"copied_kib\": %" PRIu64 ", ", p.rate,
+	printf("\"rate_kib_s\": %" PRIu64 ", \"copied_kib\": %" PRIu64 ", ", p.rate,
 	       p.copied_kib);
 	printf("\"dest_errors\": %u, \"source_errors\": %u, \"held_writes\": %" PRIu64 ", ",
 	       p.dest_errors, p.source_errors, p.held_writes);

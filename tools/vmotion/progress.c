@@ -12,12 +12,14 @@
  * Copyright (C) 2026 The dm-vmotion authors.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dm-vmotion.h"
@@ -47,8 +49,8 @@ void progress_of(const struct device *d, struct progress *p)
 		p->dest_errors += s->dest_errors;
 		p->source_errors += s->source_errors;
 		p->held_writes += s->held_writes;
-		if (s->rate > p->rate)
-			p->rate = s->rate;
+		/* each segment has its share of the device's rate */
+		p->rate += s->rate;
 		failed |= !strcmp(s->state, DM_VMOTION_STATE_FAILED);
 		copying |= !strcmp(s->state, DM_VMOTION_STATE_COPYING);
 		paused |= !strcmp(s->state, DM_VMOTION_STATE_PAUSED);
@@ -77,26 +79,34 @@ long eta(const struct progress *p, double bytes_per_sec)
 /*---------------------------------------------------------------------------*/
 /* Following a migration */
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
+/*
+ * The waiter thread sleeps in the kernel until the device's next event and
+ * writes a byte to a pipe follow() polls.  It takes no signal but SIGUSR1,
+ * which stop_waiter() sends to get it out of the ioctl once @stop is set;
+ * follow() joins it before its stack, which holds the waiter, goes.
+ */
 struct waiter {
 	const char *name;
 	uint32_t event_nr;
 	int fd;			/* write end of a pipe: one byte per event */
+	bool stop;		/* atomic: follow() is done */
 };
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
 
 static void *waiter_thread(void *arg)
 {
 	struct waiter *w = arg;
+	sigset_t set;
 	char c = 'e';
 
-	for (;;) {
+	sigfillset(&set);
+	sigdelset(&set, SIGUSR1);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		if (wait_event(w->name, w->event_nr))
 			sleep(1);	/* device busy or gone: retry gently */
 		else
@@ -105,6 +115,34 @@ static void *waiter_thread(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+static int start_waiter(pthread_t *thread, struct waiter *w)
+{
+	struct sigaction sa = {.sa_handler = on_sigusr1};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	return pthread_create(thread, NULL, waiter_thread, w);
+}
+
+/* The signal may come just before the ioctl: send it until it is out. */
+static void stop_waiter(pthread_t thread, struct waiter *w)
+{
+	struct timespec ts;
+
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+	for (;;) {
+		pthread_kill(thread, SIGUSR1);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000 * 1000 * 1000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		if (!pthread_timedjoin_np(thread, NULL, &ts))
+			return;
+	}
 }
 
 /*
@@ -121,18 +159,18 @@ int follow(const char *name, bool show)
 	uint64_t last_bytes = 0;
 	struct progress p;
 	pthread_t thread;
-	int pfd[2], rc = EXIT_FAILED;
-	struct sigaction sa = {.sa_handler = on_sigint};
+	int pfd[2] = {-1, -1}, rc = EXIT_FAILED, e;
+	bool waiting;
 
-	if (!d || pipe(pfd) || get_device(name, d, true)) {
-		free(d);
-		return EXIT_FAILED;
-	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	if (!d || pipe2(pfd, O_CLOEXEC) || get_device(name, d, true))
+		goto out;
 	w.event_nr = d->event_nr;
 	w.fd = pfd[1];
-	pthread_create(&thread, NULL, waiter_thread, &w);
+	e = start_waiter(&thread, &w);
+	waiting = !e;
+	if (e)
+		err("%s: warning: no event thread (%s): following by polling",
+		    name, strerror(e));
 	progress_of(d, &p);
 	last_bytes = p.synced_bytes;
 
@@ -144,7 +182,8 @@ int follow(const char *name, bool show)
 		if (get_device(name, d, true))
 			break;
 		if (!all_type(d, DM_VMOTION_TARGET)) {
-			err("%s: the vmotion table was replaced behind our back", name);
+			err("%s: its vmotion table was replaced by another command (switched or aborted)",
+			    name);
 			break;
 		}
 		progress_of(d, &p);
@@ -207,7 +246,13 @@ int follow(const char *name, bool show)
 	}
 	if (show && tty && rc != EXIT_INTR)
 		putchar('\n');
-	pthread_cancel(thread);
+	if (waiting)
+		stop_waiter(thread, &w);
+out:
+	if (pfd[0] >= 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
 	free(d);
 	return rc;
 }

@@ -3,9 +3,11 @@
  * util: what every layer of the vmotion tool shares.  err() prints a message
  * on stderr, prefixed with the program's name; parse_kib() reads a size
  * with a K, M or G suffix, parse_dev_t() a major:minor pair; now() is the
- * monotonic clock in seconds and human() a byte count for people.  The exit
- * statuses are in util.h.  It knows nothing of device-mapper, of disks, of
- * migrations or of the command line.
+ * monotonic clock in seconds and human() a byte count for people; the
+ * signal handling every command shares (an interruption is a flag, and a
+ * step that must not be cut holds signals back).  The exit statuses are in
+ * util.h.  It knows nothing of device-mapper, of disks, of migrations or of
+ * the command line.
  *
  * Copyright (C) 2026 The dm-vmotion authors.
  */
@@ -13,10 +15,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -112,4 +117,58 @@ void human(double bytes, char *buf, size_t size)
 		i++;
 	}
 	snprintf(buf, size, "%.1f %s", bytes, unit[i]);
+}
+
+/* "an ext4", "an xfs", "an LVM2_member"; "a gpt", "a swap" */
+const char *article(const char *word)
+{
+	return word && (strchr("aeiouxAEIOUX", word[0]) ||
+			!strncmp(word, "LVM", 3)) ? "an" : "a";
+}
+
+/*---------------------------------------------------------------------------*/
+/* Signals */
+
+volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void block_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+void restore_signals(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+void test_kill_point(const char *point)
+{
+	const char *want = getenv("VMOTION_TEST_KILL");
+
+	if (want && !strcmp(want, point)) {
+		fprintf(stderr, "%s: VMOTION_TEST_KILL=%s: killed\n", prog, point);
+		kill(getpid(), SIGKILL);
+	}
 }

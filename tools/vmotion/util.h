@@ -6,6 +6,8 @@
 #ifndef VMOTION_UTIL_H
 #define VMOTION_UTIL_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,9 +27,32 @@ extern const char *prog;
 __attribute__((visibility("hidden"), format(printf, 1, 2)))
 void err(const char *fmt, ...);
 
+/* The largest rate the kernel takes, in KiB/s (an unsigned int) */
+#define MAX_RATE_KIB	UINT32_MAX
+
 int parse_kib(const char *s, uint64_t *kib);
 int parse_dev_t(const char *s, dev_t *dev);
 double now(void);
 void human(double bytes, char *buf, size_t size);
+/* "a" or "an", as said before @word ("an ext4", "a gpt") */
+const char *article(const char *word);
+
+/*
+ * Signals.  SIGINT, SIGTERM and SIGHUP only set @interrupted (no
+ * SA_RESTART: a blocking call returns EINTR); each command decides what an
+ * interruption means where it can act on it.  block_signals() holds them
+ * back over a step that must not be cut in the middle (a suspended device,
+ * a table loaded but not yet resumed); restore_signals() lets them in.
+ */
+extern volatile sig_atomic_t interrupted;
+void catch_signals(void);
+void block_signals(sigset_t *old);
+void restore_signals(const sigset_t *old);
+
+/*
+ * For tests: VMOTION_TEST_KILL=<point> makes the process kill itself with
+ * SIGKILL when it reaches <point>, as a power cut or an OOM kill would.
+ */
+void test_kill_point(const char *point);
 
 #endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * state.h: the migrations vmotion started, as recorded under
+ * /var/lib/vmotion (state.c).
+ */
+#ifndef VMOTION_STATE_H
+#define VMOTION_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define VMOTION_STATE_DIR	"/var/lib/vmotion"
+
+/* What a record says happened last */
+#define REC_MIGRATING	"migrating"
+#define REC_SWITCHED	"switched"
+#define REC_ABORTED	"aborted"
+
+struct record {
+	char name[128];
+	char state[16];
+	dev_t dest;		/* as it was when recorded */
+	char dest_path[256];
+	char dest_id[256];	/* a stable identity: see dest_identity() */
+	char table[4096];	/* the vmotion table loaded, one line per segment */
+	time_t started;
+	time_t changed;
+};
+
+/*
+ * A stable identity for a disk, from udev: "wwn=...", "serial=..." or, for
+ * a device-mapper device, "dm-uuid=..."; "" when it has none.
+ */
+void dest_identity(dev_t dev, char *id, size_t size);
+
+/* Write @r as @r->name's record, atomically.  0, or -1 with a message. */
+int record_write(const struct record *r);
+
+/* @name's record.  0; 1 if there is none; -1 with a message if unreadable. */
+int record_read(const char *name, struct record *r);
+
+/*
+ * A switched migration whose destination is @dev, by its stable identity
+ * (a disk without one cannot be told from another that took its number):
+ * its record in *@r, true.
+ */
+bool record_switched_to(dev_t dev, struct record *r);
+
+#endif
