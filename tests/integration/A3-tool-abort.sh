@@ -27,7 +27,8 @@ expect_eq "data after abort" "$sum" "$(sum_range /dev/mapper/ab 0 $len)"
 if vmotion abort ab 2>/dev/null; then fail "abort of a linear device succeeded"; fi
 
 # Ctrl-C: the tool stops following, the kernel keeps copying
-vmotion migrate --rate 1M ab $DST > /tmp/int.out 2>&1 &
+# as from a terminal: a background job of a script starts with SIGINT ignored
+env --default-signal vmotion migrate --rate 1M ab $DST > /tmp/int.out 2>&1 &
 mig=$!
 sleep 3
 c1=$(vm_field ab 4)

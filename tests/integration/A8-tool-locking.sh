@@ -74,10 +74,13 @@ not_suspended lk
 dmsetup remove lk
 dmsetup remove lkd
 
+# A command run in the background by a script starts with SIGINT and
+# SIGQUIT ignored, and vmotion keeps a signal ignored at its start (as under
+# nohup); env --default-signal starts it as from a terminal.
 for sig in TERM INT HUP; do
 	log "SIG$sig during a switch's suspend"
 	migrated_slow lk 83
-	vmotion switch lk > /tmp/sw.out 2>&1 &
+	env --default-signal vmotion switch lk > /tmp/sw.out 2>&1 &
 	sw=$!
 	wait_suspended lk
 	kill -$sig $sw
@@ -93,12 +96,31 @@ for sig in TERM INT HUP; do
 	dmsetup remove lkd
 done
 
+log "SIGQUIT during a switch's suspend: held back until the device runs"
+migrated_slow lk 86
+env --default-signal vmotion switch lk > /tmp/sw.out 2>&1 &
+sw=$!
+wait_suspended lk
+kill -QUIT $sw
+rc=0
+wait $sw || rc=$?
+expect_eq "exit of a switch sent SIGQUIT in its pause (after it)" 131 $rc
+not_suspended lk
+expect_eq "table" "0 $len linear $(majmin /dev/mapper/lkd) 0" "$(dmsetup table lk)"
+grep -q "^state=switched$" /var/lib/vmotion/lk.state || fail "record: $(cat /var/lib/vmotion/lk.state)"
+same_range $SRC $SRC_OFF /dev/mapper/lkd 0 $len
+dmsetup remove lk
+dmsetup remove lkd
+
 log "a vmotion killed in the switch's pause: the next one cleans up"
 migrated_slow lk 84
 rc=0
 VMOTION_TEST_KILL=switch-suspended vmotion switch lk > /tmp/sw.out 2>&1 || rc=$?
 expect_eq "exit of the killed switch" 137 $rc
 dmsetup info lk | matches "State: *SUSPENDED" || fail "the kill did not leave it suspended: $(dmsetup info lk)"
+# recorded before the suspend: had the power failed after the switch, the
+# next boot must not copy the source over the destination again
+grep -q "^state=switching$" /var/lib/vmotion/lk.state || fail "record: $(cat /var/lib/vmotion/lk.state)"
 vmotion switch lk > /tmp/sw.out 2>&1 || { cat /tmp/sw.out; fail "switch after a killed one"; }
 grep -q "lk: the last vmotion on it (PID [0-9]* (vmotion switch)) died in the middle; clearing the table it left loaded and resuming the device" /tmp/sw.out ||
 	fail "$(cat /tmp/sw.out)"
@@ -136,3 +158,59 @@ dmsetup info lk | matches "State: *SUSPENDED" || fail "vmotion resumed a device 
 dmsetup resume lk
 expect_eq "table" "0 $len linear $(majmin $SRC) $SRC_OFF" "$(dmsetup table lk)"
 dmsetup remove lk
+
+# paused_at OUT PID: until PID, run with VMOTION_TEST_PAUSE, says it pauses
+paused_at() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "VMOTION_TEST_PAUSE=.*: pausing" "$1" && return 0
+		kill -0 "$2" 2> /dev/null || { cat "$1"; fail "it ended before its pause"; }
+		sleep 0.1
+	done
+	fail "no pause: $(cat "$1")"
+}
+wipe $SRC /dev/vdc
+fill $SRC $SRC_OFF $len 87
+dmsetup create a1 --table "0 $len linear $SRC $SRC_OFF"
+dmsetup create a2 --table "0 $len linear $SRC $((SRC_OFF + len))"
+a1_table=$(dmsetup table a1)
+
+log "two migrations onto one destination: the second is refused"
+VMOTION_TEST_PAUSE=migrate-checked vmotion migrate --no-switch a1 /dev/vdc > /tmp/a1.out 2>&1 &
+m1=$!
+paused_at /tmp/a1.out $m1
+vmotion_refused a2 "$(dmsetup table a2)" 1 \
+	"/dev/vdc: another vmotion (PID $m1 (vmotion migrate)) is taking it as its destination" migrate a2 /dev/vdc
+wait $m1 || { cat /tmp/a1.out; fail "the first migrate"; }
+# now the destination is held by a1's table
+vmotion_refused a2 "$(dmsetup table a2)" 1 "/dev/vdc: the destination is in use" migrate a2 /dev/vdc
+vmotion abort a1 > /dev/null
+
+log "Ctrl-C just before the table load: nothing changes"
+VMOTION_TEST_PAUSE=migrate-checked env --default-signal vmotion migrate a1 /dev/vdc > /tmp/a1.out 2>&1 &
+m1=$!
+paused_at /tmp/a1.out $m1
+kill -INT $m1
+rc=0
+wait $m1 || rc=$?
+expect_eq "exit of a migrate interrupted before its load" 130 $rc
+grep -q "a1: interrupted before anything changed" /tmp/a1.out || fail "$(cat /tmp/a1.out)"
+expect_eq "a1 table" "$a1_table" "$(dmsetup table a1)"
+not_suspended a1
+
+log "SIGHUP ignored at the start (nohup) stays ignored"
+wipe /dev/vdc
+bash -c 'trap "" HUP; exec vmotion migrate --rate 2M a1 /dev/vdc' > /tmp/a1.out 2>&1 &
+m1=$!
+for ((i = 0; i < 100; i++)); do
+	dmsetup table a1 | matches vmotion && break
+	sleep 0.1
+done
+kill -HUP $m1
+rc=0
+wait $m1 || rc=$?
+expect_eq "exit of a migrate sent SIGHUP under nohup" 0 $rc
+grep -q "a1: switched to the destination" /tmp/a1.out || fail "$(cat /tmp/a1.out)"
+same_range $SRC $SRC_OFF /dev/vdc 0 $len
+dmsetup remove a1
+dmsetup remove a2

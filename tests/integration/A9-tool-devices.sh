@@ -123,6 +123,35 @@ vmotion_refused r2 "$(dmsetup table r2)" 1 "/dev/mapper/fin: r switched to it (r
 dmsetup remove r2
 dmsetup remove fin
 
+log "a migration cut short (tool killed, device rebuilt on its source at boot): started again over its own copy"
+wipe /dev/vdc
+dmsetup create cs --table "0 $len linear /dev/vda 2048"
+mkfs.ext4 -q -F /dev/mapper/cs
+sum=$(sum_range /dev/mapper/cs 0 $len)
+dmsetup create cd --uuid VMTEST-cd --table "0 $len linear /dev/vdc 0"
+vmotion migrate --rate 1M cs /dev/mapper/cd > /tmp/c.out 2>&1 &
+m=$!
+for ((i = 0; i < 200; i++)); do
+	[ "$(blkid -p -s TYPE -o value /dev/mapper/cd 2>/dev/null || true)" = ext4 ] && break
+	sleep 0.1
+done
+expect_eq "the partial copy's signature" ext4 "$(blkid -p -s TYPE -o value /dev/mapper/cd)"
+kill -KILL $m
+wait $m || true
+dmsetup reload cs --table "0 $len linear /dev/vda 2048"
+dmsetup resume cs
+grep -q "^state=migrating$" /var/lib/vmotion/cs.state || fail "record: $(cat /var/lib/vmotion/cs.state)"
+dmsetup create cs2 --table "0 $len linear /dev/vda 2048"
+vmotion_refused cs2 "$(dmsetup table cs2)" 1 "/dev/mapper/cd: the destination carries an ext4 signature" migrate cs2 /dev/mapper/cd
+dmsetup remove cs2
+vmotion migrate cs /dev/mapper/cd > /tmp/c.out 2>&1 || { cat /tmp/c.out; fail "migrate cs again"; }
+grep -q "^cs: /dev/mapper/cd holds this device's own interrupted migration (/var/lib/vmotion/cs.state): starting it again over it$" /tmp/c.out ||
+	fail "$(cat /tmp/c.out)"
+expect_eq "cs table" "0 $len linear $(majmin /dev/mapper/cd) 0" "$(dmsetup table cs)"
+expect_eq "cs data" "$sum" "$(sum_range /dev/mapper/cs 0 $len)"
+dmsetup remove cs
+dmsetup remove cd
+
 log "no vmotion target: said so"
 rmmod dm_vmotion
 dmsetup create r --table "0 $len linear /dev/vda 2048"

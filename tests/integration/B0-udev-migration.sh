@@ -77,6 +77,42 @@ vmotion abort mig3 > /dev/null
 udevadm settle -t 60
 dmsetup remove --retry mig3
 
+# mig's own line is done, not started again
+rc=0
+vmotion migrate --from-config mig > /tmp/mig.out 2>&1 || rc=$?
+expect_eq "exit of migrate --from-config of a switched migration" 0 $rc
+grep -q "mig: its migration to /dev/vdc already switched to it" /tmp/mig.out || fail "$(cat /tmp/mig.out)"
+# vdc configured for another device: mig's record keeps it off vdc
+sed -i 's/^mig  *serial=vmdisk2.*/mig4 serial=vmdisk2/' /etc/vmotion/migrations.conf
+vmotion check-config
+dmsetup create mig4 --table "0 $len linear /dev/vda $((2048 + len))"
+mig4_table=$(dmsetup table mig4)
+rc=0
+vmotion migrate --from-config mig4 > /tmp/mig4.out 2>&1 || rc=$?
+expect_eq "exit of migrate --from-config onto another device's destination" 1 $rc
+grep -q "mig4: mig switched to /dev/vdc (recorded in /var/lib/vmotion/mig.state): it holds that device's data; not migrating mig4 onto it" /tmp/mig4.out ||
+	fail "$(cat /tmp/mig4.out)"
+expect_eq "mig4 untouched" "$mig4_table" "$(dmsetup table mig4)"
+dmsetup remove mig4
+
+# partitions share their disk's serial: a switch to one keeps the other free
+sfdisk -q /dev/vdb <<PARTS
+label: gpt
+size=32MiB
+size=32MiB
+PARTS
+udevadm settle -t 60
+dmsetup create p1 --table "0 $((16 * 2048)) linear /dev/vda 2048"
+dmsetup create p2 --table "0 $((16 * 2048)) linear /dev/vda $((2048 + 16 * 2048))"
+vmotion migrate p1 /dev/vdb1 > /tmp/p1.out 2>&1 || { cat /tmp/p1.out; fail "migrate p1"; }
+grep -q "^dest_id=serial=vmdisk1,part=1$" /var/lib/vmotion/p1.state || fail "record: $(cat /var/lib/vmotion/p1.state)"
+vmotion migrate p2 /dev/vdb2 > /tmp/p2.out 2>&1 || { cat /tmp/p2.out; fail "migrate p2 to the other partition"; }
+same_range /dev/vda 2048 /dev/vdb1 0 $((16 * 2048))
+same_range /dev/vda $((2048 + 16 * 2048)) /dev/vdb2 0 $((16 * 2048))
+udevadm settle -t 60
+dmsetup remove --retry p1
+dmsetup remove --retry p2
+
 udevadm control --exit
 trap - EXIT
 rm -f /etc/udev/rules.d/69-vmotion.rules

@@ -82,7 +82,7 @@ systemctl start vmotion-migrate@mig.service
 wait_unit mig
 journalctl -b -o cat -u vmotion-migrate@mig.service > /tmp/mig.journal
 expect_eq "result of the unit run again" success "$(systemctl show -p Result --value vmotion-migrate@mig.service)"
-grep -q "^mig: its migration to $new already switched to it (/var/lib/vmotion); not starting it again" /tmp/mig.journal ||
+grep -q "^mig: its migration to $new already switched to it (/var/lib/vmotion/mig.state, switched); not starting it again" /tmp/mig.journal ||
 	fail "the unit did not say why it did nothing: $(tail -5 /tmp/mig.journal)"
 expect_eq "mig (stale) left as it was" "0 $len linear $(majmin /dev/vda) 2048" "$(dmsetup table mig)"
 expect_eq "the new disk untouched" "$new_sum" "$(sum_range "$new" 0 $len)"

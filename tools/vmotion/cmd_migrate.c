@@ -154,9 +154,16 @@ static int from_config(const char *dm, struct migrate_opts *o)
 	o->no_switch |= e.no_switch;
 	rc = 0;
 	if (!stat(o->disk, &st) && record_switched_to(st.st_rdev, r)) {
-		printf("%s: its migration to %s already switched to it (%s); not starting it again\n",
-		       dm, o->disk, VMOTION_STATE_DIR);
-		rc = 1;
+		if (strcmp(r->name, dm)) {
+			/* another device's data: neither done nor to overwrite */
+			err("%s: %s switched to %s (recorded in %s/%s.state): it holds that device's data; not migrating %s onto it (remove the record once that data is not needed)",
+			    dm, r->name, o->disk, VMOTION_STATE_DIR, r->name, dm);
+			rc = -1;
+		} else {
+			printf("%s: its migration to %s already switched to it (%s/%s.state, %s); not starting it again\n",
+			       dm, o->disk, VMOTION_STATE_DIR, dm, r->state);
+			rc = 1;
+		}
 	}
 out:
 	free(r);
@@ -219,6 +226,30 @@ static int check_finished(const char *path, dev_t dest, bool force)
 	return rc;
 }
 
+/*
+ * Was @dest the destination of @name's own migration, cut short (the tool
+ * killed, the power failed: the device was rebuilt on its source)?  Then
+ * what it carries is that migration's partial copy, signatures included,
+ * and starting again over it is what is wanted: from the config too,
+ * which takes no --force.  Only a record still "migrating" and a stable
+ * identity say so; an aborted migration's disk is the operator's again.
+ */
+static bool own_interrupted(const char *name, const char *path, dev_t dest)
+{
+	struct record *r = calloc(1, sizeof(*r));
+	char id[256];
+	bool own;
+
+	dest_identity(dest, id, sizeof(id));
+	own = r && *id && !record_read(name, r) &&
+	      !strcmp(r->state, REC_MIGRATING) && !strcmp(r->dest_id, id);
+	if (own)
+		printf("%s: %s holds this device's own interrupted migration (%s/%s.state): starting it again over it\n",
+		       name, path, VMOTION_STATE_DIR, name);
+	free(r);
+	return own;
+}
+
 /* The linear segments, laid end to end on @dest; a rate shared by length. */
 static void vmotion_table(const struct device *d, dev_t dest,
 			  const struct migrate_opts *o, struct table *t)
@@ -276,18 +307,40 @@ static int start(const char *name, const char *dest_path,
 {
 	struct device *d = calloc(1, sizeof(*d));
 	struct table *t = calloc(1, sizeof(*t));
-	struct lock lock = {.fd = -1};
+	struct lock lock = {.fd = -1}, dest_lock = {.fd = -1};
+	const char *force;
 	int rc = EXIT_FAILED;
+	char stale[128];
+	struct stat st;
 	sigset_t old;
 	dev_t dest;
 
 	if (!d || !t || take_device(name, "migrate", o->wait_lock, &lock, d) ||
-	    check_device(name, d) || check_dest(d, dest_path, o->force, &dest) ||
+	    check_device(name, d))
+		goto out;
+	/*
+	 * The destination is checked and loaded under its own lock: its
+	 * exclusive open in check_dest() is closed before the load, and
+	 * device-mapper lets any number of tables claim a disk.
+	 */
+	if (!stat(dest_path, &st) && S_ISBLK(st.st_mode) &&
+	    lock_device(st.st_rdev, true, dest_path, "migrate", o->wait_lock,
+			&dest_lock, stale, sizeof(stale)))
+		goto out;
+	force = o->force ? "--force" : NULL;
+	if (!force && dest_lock.fd >= 0 &&
+	    own_interrupted(name, dest_path, st.st_rdev))
+		force = "its own interrupted migration";
+	if (check_dest(d, dest_path, force, &dest) ||
 	    check_finished(dest_path, dest, o->force))
 		goto out;
+	test_pause_point("migrate-checked");
 	vmotion_table(d, dest, o, t);
 	block_signals(&old);
-	if (reload(name, t)) {
+	if (interrupted) {
+		err("%s: interrupted before anything changed", name);
+		rc = EXIT_INTR;
+	} else if (reload(name, t)) {
 		err("%s: the kernel refused the %s table (see dmesg): %s; nothing changed",
 		    name, t->type, dm_reason(errno));
 	} else {
@@ -302,13 +355,20 @@ static int start(const char *name, const char *dest_path,
 		}
 	}
 	restore_signals(&old);
-	if (rc || get_device(name, loaded, false))
+	if (rc)
 		goto out;
 	record_start(name, dest_path, dest, t);
+	if (get_device(name, loaded, false)) {
+		err("%s: cannot read the device it now runs: 'vmotion wait %s' follows the migration",
+		    name, name);
+		rc = EXIT_FAILED;
+		goto out;
+	}
 	printf("%s: migrating to %s (%" PRIu64 " KiB regions%s)\n", name,
 	       dest_path, o->region_kib, o->rate_kib ? ", rate limited" : "");
 	fflush(stdout);
 out:
+	unlock_device(&dest_lock, NULL);
 	release_device(&lock);
 	free(t);
 	free(d);

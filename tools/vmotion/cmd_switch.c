@@ -95,10 +95,28 @@ static bool in_sync(const char *name, struct device *d, bool suspended)
 	return false;
 }
 
-/* Back to the live table: drop the waiting one and resume. */
-static void back_out(const char *name)
+/*
+ * Back to the live table @d: drop the waiting one and resume.  Were the
+ * linear table still waiting, the resume would switch onto a destination
+ * that failed the check: if it cannot be cleared, @d's table is loaded
+ * over it, and if that fails too the device stays suspended.
+ */
+static void back_out(const char *name, const struct device *d)
 {
-	clear_inactive(name);
+	struct table *t;
+
+	if (clear_inactive(name)) {
+		err("%s: cannot clear the linear table: %s; loading the vmotion table over it",
+		    name, dm_reason(errno));
+		t = calloc(1, sizeof(*t));
+		if (!t || (device_table(d, t), reload(name, t))) {
+			err("%s: cannot load it either: left SUSPENDED, since a resume would switch onto the destination unchecked; 'dmsetup clear %s' then 'dmsetup resume %s' puts it back on its vmotion table",
+			    name, name, name);
+			free(t);
+			return;
+		}
+		free(t);
+	}
 	if (resume(name))
 		err("%s: resume failed: %s; the device is suspended: 'dmsetup resume %s'",
 		    name, dm_reason(errno), name);
@@ -117,33 +135,37 @@ static int switch_suspended(const char *name, struct device *d,
 	double t0, t1;
 	int r = -1;
 
-	if (!now_d || !wait_d)
+	if (!now_d || !wait_d) {
+		err("%s: out of memory; not switching", name);
+		clear_inactive(name);
 		goto out;
+	}
 	t0 = now();
 	if (suspend(name)) {
 		err("%s: suspend failed: %s", name, dm_reason(errno));
-		back_out(name);
+		back_out(name, d);
 		goto out;
 	}
 	test_kill_point("switch-suspended");
+	test_pause_point("switch-suspended");
 	/* checked again now that no write can fail the destination */
 	if (get_device(name, now_d, true) || get_inactive(name, wait_d)) {
-		back_out(name);
+		back_out(name, d);
 		goto out;
 	}
 	if (!same_table(now_d, d) || !table_is(wait_d, t)) {
 		err("%s: its tables changed under the switch (another tool?): resumed as it was, not switched",
 		    name);
-		back_out(name);
+		back_out(name, d);
 		goto out;
 	}
 	if (!in_sync(name, now_d, true)) {
-		back_out(name);
+		back_out(name, d);
 		goto out;
 	}
 	if (resume_at(name, &t1)) {
 		err("%s: resume on the destination failed (see dmesg); back to the vmotion table", name);
-		back_out(name);
+		back_out(name, d);
 		goto out;
 	}
 	printf("%s: switched to the destination (%u:%u); I/O paused for %.1f ms\n",
@@ -156,15 +178,21 @@ out:
 	return r;
 }
 
-/* Record that @name went to its destination (or back to its source). */
-static void record_end(const char *name, const struct device *d,
-		       const char *state)
+/*
+ * Record where @name is: switching to its destination, switched, back to
+ * its source.  0, or -1 with a message.
+ */
+static int record_state(const char *name, const struct device *d,
+			const char *state)
 {
 	struct record *r = calloc(1, sizeof(*r));
 	char *path;
+	int rc;
 
-	if (!r)
-		return;
+	if (!r) {
+		err("%s: out of memory for its record", name);
+		return -1;
+	}
 	if (record_read(name, r)) {
 		memset(r, 0, sizeof(*r));
 		snprintf(r->name, sizeof(r->name), "%s", name);
@@ -177,8 +205,12 @@ static void record_end(const char *name, const struct device *d,
 	}
 	snprintf(r->state, sizeof(r->state), "%s", state);
 	r->changed = time(NULL);
-	record_write(r);
+	if (!strcmp(state, REC_SWITCHING) && !*r->dest_id)
+		err("%s: warning: its destination %s has no stable identity (no WWN, serial or dm UUID): the record of this switch cannot keep a later migration off it",
+		    name, *r->dest_path ? r->dest_path : "?");
+	rc = record_write(r);
 	free(r);
+	return rc;
 }
 
 /*
@@ -210,8 +242,25 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 	}
 	if (!in_sync(name, d, false) || !dest_answers(name, d))
 		goto out;
+	test_pause_point("switch-checked");
 	linear_table(d, true, t);
 	block_signals(&old);
+	if (interrupted) {
+		restore_signals(&old);
+		err("%s: interrupted before the switch: left migrating", name);
+		rc = EXIT_INTR;
+		goto out;
+	}
+	/*
+	 * Written (and synced) before the suspend: should the power fail
+	 * once the device runs on its destination, the next boot must not
+	 * start this migration again over the only current copy.
+	 */
+	if (record_state(name, d, REC_SWITCHING)) {
+		restore_signals(&old);
+		err("%s: cannot record the switch: not switching", name);
+		goto out;
+	}
 	if (reload(name, t)) {
 		err("%s: the kernel refused the linear table (see dmesg); left migrating", name);
 		clear_inactive(name);
@@ -221,9 +270,9 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 			rc = EXIT_DONE;
 		critical_leave(prio);
 	}
+	/* a failed record of the end leaves "switching", which counts as switched */
+	record_state(name, d, rc == EXIT_DONE ? REC_SWITCHED : REC_MIGRATING);
 	restore_signals(&old);
-	if (rc == EXIT_DONE)
-		record_end(name, d, REC_SWITCHED);
 	if (interrupted)
 		err("%s: interrupted; the switch was not cut in the middle: the device runs on its %s table",
 		    name, rc == EXIT_DONE ? "linear (destination)" : "vmotion");
@@ -255,7 +304,7 @@ static int cmd_abort_dev(const char *name, bool wait)
 	restore_signals(&old);
 	if (rc)
 		goto out;
-	record_end(name, d, REC_ABORTED);
+	record_state(name, d, REC_ABORTED);
 	printf("%s: migration aborted; back to linear on the source\n", name);
 out:
 	release_device(&lock);

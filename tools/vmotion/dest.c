@@ -105,7 +105,7 @@ static int check_readable(const char *path, int fd, uint64_t size)
  * partition table, or several at once (ambivalent), are refused unless
  * @force; a disk that cannot be read is refused whatever @force says.
  */
-static int check_signatures(const char *path, int fd, bool force)
+static int check_signatures(const char *path, int fd, const char *force)
 {
 	const char *type = NULL;
 	char what[96];
@@ -145,12 +145,11 @@ static int check_signatures(const char *path, int fd, bool force)
 		    path, what);
 		return -1;
 	}
-	printf("%s: overwriting %s (--force)\n", path, what);
+	printf("%s: overwriting %s (%s)\n", path, what, force);
 	return 0;
 }
 
-/* Refuse a destination that is unsafe to overwrite.  0 if it is fine. */
-int check_dest(const struct device *d, const char *path, bool force,
+int check_dest(const struct device *d, const char *path, const char *force,
 		      dev_t *dest)
 {
 	uint64_t need = 0, size = 0;

@@ -10,7 +10,11 @@
 
 struct device;
 
-int check_dest(const struct device *d, const char *path, bool force,
+/*
+ * Refuse a destination that is unsafe to overwrite: 0 if it is fine.
+ * @force, if not NULL, says why a signature on it is overwritten anyway.
+ */
+int check_dest(const struct device *d, const char *path, const char *force,
 	       dev_t *dest);
 bool dest_answers(const char *name, const struct device *d);
 

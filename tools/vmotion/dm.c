@@ -430,6 +430,23 @@ void linear_table(const struct device *d, bool to_dest, struct table *t)
 	}
 }
 
+/* The vmotion table @d was read with, to load again. */
+void device_table(const struct device *d, struct table *t)
+{
+	t->type = DM_VMOTION_TARGET;
+	t->nr = d->nr;
+	for (int i = 0; i < d->nr; i++) {
+		const struct segment *s = &d->seg[i];
+
+		t->start[i] = s->start;
+		t->len[i] = s->len;
+		snprintf(t->params[i], sizeof(t->params[i]),
+			 "%u:%u %" PRIu64 " %u:%u %" PRIu64 " %u%s",
+			 major(s->src), minor(s->src), s->src_off, major(s->dest),
+			 minor(s->dest), s->dest_off, s->region, s->features);
+	}
+}
+
 int clear_inactive(const char *name)
 {
 	struct dm_task *dmt = task(DM_DEVICE_CLEAR, name);

@@ -66,6 +66,7 @@ bool all_type(const struct device *d, const char *type);
 int get_migrating(const char *name, struct device *d, bool with_status);
 int for_each_device(void (*fn)(const char *name, void *arg), void *arg);
 void linear_table(const struct device *d, bool to_dest, struct table *t);
+void device_table(const struct device *d, struct table *t);
 int clear_inactive(const char *name);
 int resume_at(const char *name, double *resumed_at);
 int resume(const char *name);

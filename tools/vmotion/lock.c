@@ -3,7 +3,9 @@
  * lock: one vmotion at a time on a device.  Every command that changes a
  * device takes its lock, a file under /run/vmotion named after the device's
  * major:minor, with flock(2): the kernel drops it when the holder dies, so
- * a lock is never left behind.  The holder writes "PID COMMAND" in it and
+ * a lock is never left behind.  A destination being checked and loaded has
+ * its own lock (dest-MAJ:MIN.lock), so that two migrations cannot both
+ * take one disk: device-mapper lets every table claim it.  The holder writes "PID COMMAND" in it and
  * empties it when it is done; a lock found free but not empty was held by
  * a vmotion that died in the middle of a command, and the next holder is
  * told so (toollib.c undoes what such a death can leave).  It knows nothing
@@ -33,8 +35,8 @@ static void holder(int fd, char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-int lock_device(dev_t dev, const char *name, const char *cmd, bool wait,
-		struct lock *l, char *stale, size_t size)
+int lock_device(dev_t dev, bool dest, const char *name, const char *cmd,
+		bool wait, struct lock *l, char *stale, size_t size)
 {
 	char path[64], who[128], line[128];
 	int fd, n;
@@ -43,8 +45,8 @@ int lock_device(dev_t dev, const char *name, const char *cmd, bool wait,
 		err("%s: cannot create %s: %s", name, VMOTION_RUN_DIR, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), VMOTION_RUN_DIR "/%u:%u.lock", major(dev),
-		 minor(dev));
+	snprintf(path, sizeof(path), VMOTION_RUN_DIR "/%s%u:%u.lock",
+		 dest ? "dest-" : "", major(dev), minor(dev));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		err("%s: cannot open %s: %s", name, path, strerror(errno));
@@ -55,8 +57,12 @@ int lock_device(dev_t dev, const char *name, const char *cmd, bool wait,
 			continue;
 		if (errno == EWOULDBLOCK) {
 			holder(fd, who, sizeof(who));
-			err("%s: already being migrated by PID %s; 'vmotion status %s' shows it, --wait-lock waits for it",
-			    name, *who ? who : "?", name);
+			if (dest)
+				err("%s: another vmotion (PID %s) is taking it as its destination; --wait-lock waits for it",
+				    name, *who ? who : "?");
+			else
+				err("%s: already being migrated by PID %s; 'vmotion status %s' shows it, --wait-lock waits for it",
+				    name, *who ? who : "?", name);
 		} else if (errno == EINTR) {
 			err("%s: interrupted while waiting for the lock", name);
 		} else {
@@ -76,12 +82,14 @@ int lock_device(dev_t dev, const char *name, const char *cmd, bool wait,
 	return 0;
 }
 
-void unlock_device(struct lock *l)
+void unlock_device(struct lock *l, const char *leave)
 {
+	size_t n = leave ? strlen(leave) : 0;
+
 	if (l->fd < 0)
 		return;
-	if (ftruncate(l->fd, 0))
-		err("warning: cannot empty the lock file: %s", strerror(errno));
+	if (ftruncate(l->fd, 0) || (n && pwrite(l->fd, leave, n, 0) != (ssize_t)n))
+		err("warning: cannot write the lock file: %s", strerror(errno));
 	close(l->fd);
 	l->fd = -1;
 }

@@ -18,15 +18,20 @@ struct lock {
 
 /*
  * Take the lock of the device @dev (named @name in messages) for the
- * command @cmd.  A lock another vmotion holds is refused ("NAME: already
- * being migrated by PID N (vmotion CMD)") unless @wait, which waits for it.
- * *@stale, if a previous holder died holding it (SIGKILL, a crash), says
- * which ("PID CMD"), else is "".  0, or -1 with a message.
+ * command @cmd; with @dest, the lock of @dev as a destination.  A lock
+ * another vmotion holds is refused ("NAME: already being migrated by PID N
+ * (vmotion CMD)") unless @wait, which waits for it.  *@stale, if a previous
+ * holder died holding it (SIGKILL, a crash), says which ("PID CMD"), else
+ * is "".  0, or -1 with a message.
  */
-int lock_device(dev_t dev, const char *name, const char *cmd, bool wait,
-		struct lock *l, char *stale, size_t size);
+int lock_device(dev_t dev, bool dest, const char *name, const char *cmd,
+		bool wait, struct lock *l, char *stale, size_t size);
 
-/* Release it, saying the command finished (a lock left as it was says not). */
-void unlock_device(struct lock *l);
+/*
+ * Release it, emptied: the command finished what it did.  With @leave, the
+ * lock says that instead (a holder that died in the middle, whose leavings
+ * are still to undo by the next one).
+ */
+void unlock_device(struct lock *l, const char *leave);
 
 #endif

@@ -33,6 +33,7 @@
 void progress_of(const struct device *d, struct progress *p)
 {
 	bool failed = false, copying = false, paused = false;
+	bool synced = d->nr > 0;
 
 	memset(p, 0, sizeof(*p));
 	for (int i = 0; i < d->nr; i++) {
@@ -54,11 +55,14 @@ void progress_of(const struct device *d, struct progress *p)
 		failed |= !strcmp(s->state, DM_VMOTION_STATE_FAILED);
 		copying |= !strcmp(s->state, DM_VMOTION_STATE_COPYING);
 		paused |= !strcmp(s->state, DM_VMOTION_STATE_PAUSED);
+		/* a segment with no status (read in between two ioctls) is not */
+		synced &= !strcmp(s->state, DM_VMOTION_STATE_SYNCED);
 		p->error_paused |= !strcmp(s->paused_by, DM_VMOTION_PAUSED_BY_ERROR);
 	}
 	p->state = failed ? DM_VMOTION_STATE_FAILED :
 		   copying ? DM_VMOTION_STATE_COPYING :
-		   paused ? DM_VMOTION_STATE_PAUSED : DM_VMOTION_STATE_SYNCED;
+		   paused ? DM_VMOTION_STATE_PAUSED :
+		   synced ? DM_VMOTION_STATE_SYNCED : DM_VMOTION_STATE_COPYING;
 }
 
 double percent(const struct progress *p)

@@ -40,6 +40,7 @@ void dest_identity(dev_t dev, char *id, size_t size)
 	struct udev *udev = udev_new();
 	struct udev_device *d = udev ?
 		udev_device_new_from_devnum(udev, 'b', dev) : NULL;
+	const char *part;
 	char path[64], buf[256];
 	FILE *f;
 
@@ -51,6 +52,13 @@ void dest_identity(dev_t dev, char *id, size_t size)
 			snprintf(id, size, "%s=%s", keys[i].key, v);
 			break;
 		}
+	}
+	/* a partition has its disk's WWN and serial: its number tells it */
+	part = d && *id ? udev_device_get_sysattr_value(d, "partition") : NULL;
+	if (part) {
+		size_t n = strlen(id);
+
+		snprintf(id + n, size - n, ",part=%s", part);
 	}
 	udev_device_unref(d);
 	udev_unref(udev);
@@ -190,7 +198,8 @@ bool record_switched_to(dev_t dev, struct record *r)
 		    strcmp(e->d_name + n - 6, ".state"))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(n - 6), e->d_name);
-		if (record_read(name, r) || strcmp(r->state, REC_SWITCHED))
+		if (record_read(name, r) || (strcmp(r->state, REC_SWITCHED) &&
+					      strcmp(r->state, REC_SWITCHING)))
 			continue;
 		found = *id && !strcmp(id, r->dest_id);
 	}

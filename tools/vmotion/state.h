@@ -16,6 +16,7 @@
 
 /* What a record says happened last */
 #define REC_MIGRATING	"migrating"
+#define REC_SWITCHING	"switching"	/* written before the suspend */
 #define REC_SWITCHED	"switched"
 #define REC_ABORTED	"aborted"
 
@@ -32,7 +33,9 @@ struct record {
 
 /*
  * A stable identity for a disk, from udev: "wwn=...", "serial=..." or, for
- * a device-mapper device, "dm-uuid=..."; "" when it has none.
+ * a device-mapper device, "dm-uuid=..."; a partition adds its number
+ * ("serial=...,part=2": its disk's serial is its own too); "" when it has
+ * none.
  */
 void dest_identity(dev_t dev, char *id, size_t size);
 
@@ -45,7 +48,9 @@ int record_read(const char *name, struct record *r);
 /*
  * A switched migration whose destination is @dev, by its stable identity
  * (a disk without one cannot be told from another that took its number):
- * its record in *@r, true.
+ * its record in *@r, true.  A record left at "switching" (the tool died
+ * during the switch, the power failed) counts as switched: the destination
+ * may hold the only current copy.
  */
 bool record_switched_to(dev_t dev, struct record *r);
 

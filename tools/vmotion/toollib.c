@@ -55,24 +55,26 @@ int take_device(const char *name, const char *cmd, bool wait,
 	l->fd = -1;
 	/* the device number names the lock */
 	if (get_device(name, d, false) ||
-	    lock_device(d->dev, name, cmd, wait, l, stale, sizeof(stale)))
+	    lock_device(d->dev, false, name, cmd, wait, l, stale,
+			 sizeof(stale)))
 		return -1;
-	if (get_device(name, d, true) || (*stale && recover(name, d, stale)))
-		goto fail;
+	if (get_device(name, d, true) || (*stale && recover(name, d, stale))) {
+		/* what the dead holder left is still to undo: say so next time */
+		unlock_device(l, *stale ? stale : NULL);
+		return -1;
+	}
 	if (d->suspended) {
 		err("%s: suspended, and not by vmotion: refusing to touch it ('dmsetup info %s'; resume it when whoever suspended it is done)",
 		    name, name);
-		goto fail;
+		release_device(l);
+		return -1;
 	}
 	return 0;
-fail:
-	release_device(l);
-	return -1;
 }
 
 void release_device(struct lock *l)
 {
-	unlock_device(l);
+	unlock_device(l, NULL);
 }
 
 unsigned int segment_rate(const struct device *d, int i, uint64_t rate_kib)

@@ -139,22 +139,24 @@ static void on_signal(int sig)
 
 void catch_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_signal}, old;
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* one ignored at startup stays so (nohup's SIGHUP) */
+		if (!sigaction(sigs[i], NULL, &old) && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 void block_signals(sigset_t *old)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	/* all of them: a Ctrl-Z or Ctrl-\ must not stop or kill us here */
+	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, old);
 }
 
@@ -171,4 +173,17 @@ void test_kill_point(const char *point)
 		fprintf(stderr, "%s: VMOTION_TEST_KILL=%s: killed\n", prog, point);
 		kill(getpid(), SIGKILL);
 	}
+}
+
+void test_pause_point(const char *point)
+{
+	const char *want = getenv("VMOTION_TEST_PAUSE");
+	double end;
+
+	if (!want || strcmp(want, point))
+		return;
+	fprintf(stderr, "%s: VMOTION_TEST_PAUSE=%s: pausing 3 s\n", prog, point);
+	/* the whole 3 s, whatever signal comes meanwhile */
+	for (end = now() + 3; now() < end;)
+		usleep(10000);
 }

@@ -39,10 +39,11 @@ const char *article(const char *word);
 
 /*
  * Signals.  SIGINT, SIGTERM and SIGHUP only set @interrupted (no
- * SA_RESTART: a blocking call returns EINTR); each command decides what an
- * interruption means where it can act on it.  block_signals() holds them
- * back over a step that must not be cut in the middle (a suspended device,
- * a table loaded but not yet resumed); restore_signals() lets them in.
+ * SA_RESTART: a blocking call returns EINTR); one ignored at startup stays
+ * ignored (nohup).  Each command decides what an interruption means where
+ * it can act on it.  block_signals() holds back every signal over a step
+ * that must not be cut in the middle (a suspended device, a table loaded
+ * but not yet resumed); restore_signals() lets them in.
  */
 extern volatile sig_atomic_t interrupted;
 void catch_signals(void);
@@ -54,5 +55,7 @@ void restore_signals(const sigset_t *old);
  * SIGKILL when it reaches <point>, as a power cut or an OOM kill would.
  */
 void test_kill_point(const char *point);
+/* VMOTION_TEST_PAUSE=<point>: wait 3 s there, for a test to act meanwhile */
+void test_pause_point(const char *point);
 
 #endif
