@@ -220,6 +220,18 @@ vmotion_refused() {
 		fail "'vmotion $*' left a table behind: $(dmsetup info "$dev")"
 }
 
+# wait_migrating NAME [SECONDS]: until NAME's table is vmotion, as loaded by
+# a vmotion migrate started in the background (which on a loaded host can
+# take seconds: a fixed sleep once lost that race)
+wait_migrating() {
+	local i
+	for ((i = 0; i < ${2:-60} * 10; i++)); do
+		dmsetup table "$1" 2> /dev/null | matches " vmotion " && return 0
+		sleep 0.1
+	done
+	fail "$1 never became a vmotion table: $(dmsetup table "$1")"
+}
+
 # hotplug_disk INDEX: plug in the disk that run-vm --hotplug prepared with
 # serial vmdisk<INDEX>, through QEMU's monitor (PCI hotplug, as a disk
 # plugged into a server), and print its /dev node once the kernel has it.

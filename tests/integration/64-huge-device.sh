@@ -14,21 +14,8 @@ t1=$(date +%s.%N)
 log "constructor and resume of $((big / 8)) regions: $(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1) ms"
 wait_state hv synced 120
 
-# the last region's write fails on the destination: paused, that region
-# alone out of sync
-dmsetup suspend hd
-dmsetup reload hd --table "0 $((big - 8)) zero
-$((big - 8)) 8 error"
-dmsetup resume hd
-dd if=/dev/zero of=/dev/mapper/hv bs=4k seek=$((big / 8 - 1)) count=1 oflag=direct status=none
-wait_state hv paused 30
-expect_eq "regions in sync" "$((big / 8 - 1))/$((big / 8))" "$(vm_field hv 0)"
-dmsetup suspend hd
-dmsetup reload hd --table "0 $big zero"
-dmsetup resume hd
-
 # fio_reads NAME: 4 KiB random reads of the first GiB, on CPU 0, until
-# /tmp/NAME.stop; max completion latency in /tmp/NAME.max (ms)
+# SIGINT; its JSON report in /tmp/NAME.json
 fio_reads() {
 	taskset -c 0 fio --name="$1" --filename=/dev/mapper/hv --size=1G --bs=4k \
 		--rw=randread --ioengine=libaio --iodepth=1 --direct=1 \
@@ -46,21 +33,47 @@ sleep 3
 kill -INT $READS_PID; wait $READS_PID || true
 base=$(max_ms /tmp/base.json)
 
-fio_reads scan
-t0=$(date +%s.%N)
-# from CPU 0: the worker runs there, where fio reads
-taskset -c 0 dmsetup message hv 0 resume
-wait_state hv synced 600
-t1=$(date +%s.%N)
-kill -INT $READS_PID; wait $READS_PID || true
-during=$(max_ms /tmp/scan.json)
-scan=$(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1)
-log "search for the last region and its copy: $scan ms; worst 4 KiB read: $during ms while searching, $base ms before"
-expect_eq "copied KiB" 4 "$(vm_field hv 4)"
-# held for the whole search, the lock would keep a read a good part of it
-# (a search of 16384 regions under the lock takes microseconds)
-[ "$(echo "$during * 10 < $scan || $during < 3 * $base" | bc)" = 1 ] ||
-	fail "a read waited $during ms during a $scan ms search ($base ms before): the lock is held for long stretches of it"
+# unsync_last: the last region's write fails on the destination: paused,
+# that region alone out of sync
+unsync_last() {
+	dmsetup suspend hd
+	dmsetup reload hd --table "0 $((big - 8)) zero
+$((big - 8)) 8 error"
+	dmsetup resume hd
+	dd if=/dev/zero of=/dev/mapper/hv bs=4k seek=$((big / 8 - 1)) count=1 oflag=direct status=none
+	wait_state hv paused 30
+	expect_eq "regions in sync" "$((big / 8 - 1))/$((big / 8))" "$(vm_field hv 0)"
+	dmsetup suspend hd
+	dmsetup reload hd --table "0 $big zero"
+	dmsetup resume hd
+}
+# search: resume; the worker searches for that region and copies it while
+# fio reads; true if the worst read stayed a small part of the search
+search() {
+	local t0 t1
+	unsync_last
+	fio_reads scan
+	t0=$(date +%s.%N)
+	# from CPU 0: the worker runs there, where fio reads
+	taskset -c 0 dmsetup message hv 0 resume
+	wait_state hv synced 600
+	t1=$(date +%s.%N)
+	kill -INT $READS_PID; wait $READS_PID || true
+	during=$(max_ms /tmp/scan.json)
+	scan=$(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1)
+	log "search for the last region and its copy: $scan ms; worst 4 KiB read: $during ms while searching, $base ms before"
+	expect_eq "copied KiB" $((4 * $1)) "$(vm_field hv 4)"
+	# held for the whole search, the lock would keep a read a good part
+	# of it (a search of 16384 regions under the lock takes microseconds)
+	[ "$(echo "$during * 10 < $scan || $during < 3 * $base" | bc)" = 1 ]
+}
+# A TCG guest's vCPU can lose the host's CPU for a while (another guest, a
+# busy host): one slow read in a search proves little; a search that keeps
+# the lock fails every time.
+for try in 1 2 3; do
+	search $try && break
+	[ $try -lt 3 ] || fail "a read waited $during ms during a $scan ms search ($base ms before), three times out of three: the lock is held for long stretches of it"
+done
 
 log "a failed flush: every region out of sync, cleared a window at a time by the worker"
 # the destination's last 8 sectors: flakey over vdb, failing writes and

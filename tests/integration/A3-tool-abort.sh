@@ -11,7 +11,7 @@ orig=$(dmsetup table ab)
 sum=$(sum_range /dev/mapper/ab 0 $len)
 vmotion migrate --rate 1M --no-switch ab $DST > /tmp/mig.out 2>&1 &
 mig=$!
-sleep 3
+wait_migrating ab
 expect_eq state copying "$(vmotion status ab | cut -d' ' -f2)"
 
 # switch refuses while copying, and leaves the device running
@@ -30,7 +30,8 @@ if vmotion abort ab 2>/dev/null; then fail "abort of a linear device succeeded";
 # as from a terminal: a background job of a script starts with SIGINT ignored
 env --default-signal vmotion migrate --rate 1M ab $DST > /tmp/int.out 2>&1 &
 mig=$!
-sleep 3
+wait_migrating ab
+sleep 1
 c1=$(vm_field ab 4)
 kill -INT $mig
 rc=0

@@ -9,7 +9,7 @@ fill $SRC $SRC_OFF $len 53
 dmsetup create js --table "0 $len linear $SRC $SRC_OFF"
 vmotion migrate --rate 2M --region-size 256K --no-switch js $DST > /tmp/m.out 2>&1 &
 mig=$!
-sleep 2
+wait_migrating js
 vmotion pause /dev/mapper/js
 sleep 0.5
 vmotion status js | matches "^js: paused " || fail "status: $(vmotion status js)"

@@ -202,10 +202,7 @@ log "SIGHUP ignored at the start (nohup) stays ignored"
 wipe /dev/vdc
 bash -c 'trap "" HUP; exec vmotion migrate --rate 2M a1 /dev/vdc' > /tmp/a1.out 2>&1 &
 m1=$!
-for ((i = 0; i < 100; i++)); do
-	dmsetup table a1 | matches vmotion && break
-	sleep 0.1
-done
+wait_migrating a1
 kill -HUP $m1
 rc=0
 wait $m1 || rc=$?

@@ -46,10 +46,7 @@ vmotion_refused r "$orig" 1 "/dev/vdd: the destination carries an ext4 signature
 wipe /dev/vdd
 vmotion migrate --no-switch --rate 64K r /dev/vdb > /tmp/m.out 2>&1 &
 first=$!
-for ((i = 0; i < 100; i++)); do
-	dmsetup table r | matches vmotion && break
-	sleep 0.1
-done
+wait_migrating r
 mig=$(dmsetup table r)
 vmotion_refused r "$mig" 1 "r: already migrating ('vmotion status r' follows it, 'vmotion abort r' stops it)" migrate r /dev/vdc
 vmotion abort r
@@ -68,10 +65,7 @@ dmsetup create two --table "0 $len linear /dev/vda 2048
 $len $((3 * len)) linear /dev/vdc 0"
 vmotion migrate --no-switch --rate 1M two /dev/vdd > /tmp/m.out 2>&1 &
 mig=$!
-for ((i = 0; i < 100; i++)); do
-	dmsetup table two | matches vmotion && break
-	sleep 0.1
-done
+wait_migrating two
 rates=$(dmsetup table two | sed -n 's/.* rate \([0-9]*\)$/\1/p' | tr '\n' ' ')
 expect_eq "rates of the two segments (1:3)" "256 768 " "$rates"
 vmotion status two | matches "rate 1024 KiB/s" || fail "status: $(vmotion status two)"
