@@ -193,7 +193,8 @@ static int record_state(const char *name, const struct device *d,
 		err("%s: out of memory for its record", name);
 		return -1;
 	}
-	if (record_read(name, r)) {
+	/* none yet (a migration loaded by hand), or an older migration's */
+	if (record_read(name, r) || r->dest != d->seg[0].dest) {
 		memset(r, 0, sizeof(*r));
 		snprintf(r->name, sizeof(r->name), "%s", name);
 		r->dest = d->seg[0].dest;
@@ -242,7 +243,6 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 	}
 	if (!in_sync(name, d, false) || !dest_answers(name, d))
 		goto out;
-	test_pause_point("switch-checked");
 	linear_table(d, true, t);
 	block_signals(&old);
 	if (interrupted) {
