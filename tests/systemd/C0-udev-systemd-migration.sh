@@ -11,9 +11,12 @@ fill /dev/vda $((2048 + len)) $len 72
 mkfs.ext4 -q -F /dev/vdd 64M
 unsafe_sum=$(sum_range /dev/vdd 0 $((64 * 2048)))
 
-# the project's rule, unit and config, as make install puts them
-sed "s|@SBINDIR@|$REPO/tools/vmotion|" "$REPO/tools/udev/69-vmotion.rules" > /etc/udev/rules.d/69-vmotion.rules
-sed "s|@SBINDIR@|$REPO/tools/vmotion|" "$REPO/tools/systemd/vmotion-migrate@.service" \
+# the project's tool, rule, unit and config, as make install puts them: the
+# tool outside the checkout, which may sit under /tmp or /var/tmp, hidden
+# from the unit by its PrivateTmp (CI's clone once was)
+install -D -m 0755 "$REPO/tools/vmotion/vmotion" /usr/local/sbin/vmotion
+sed "s|@SBINDIR@|/usr/local/sbin|" "$REPO/tools/udev/69-vmotion.rules" > /etc/udev/rules.d/69-vmotion.rules
+sed "s|@SBINDIR@|/usr/local/sbin|" "$REPO/tools/systemd/vmotion-migrate@.service" \
 	> /etc/systemd/system/vmotion-migrate@.service
 mkdir -p /etc/vmotion
 cat > /etc/vmotion/migrations.conf <<CONF
