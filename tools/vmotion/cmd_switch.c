@@ -147,7 +147,6 @@ static int switch_suspended(const char *name, struct device *d,
 		goto out;
 	}
 	test_kill_point("switch-suspended");
-	test_pause_point("switch-suspended");
 	/* checked again now that no write can fail the destination */
 	if (get_device(name, now_d, true) || get_inactive(name, wait_d)) {
 		back_out(name, d);
