@@ -71,7 +71,7 @@ install: modules tools
 	install -m 0644 tools/migrations.conf.example $(DESTDIR)$(SYSCONFDIR)/vmotion/migrations.conf.example
 
 uninstall:
-	rm -f $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion.ko $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion-bitmap.ko
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion.ko $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion-bitmap.ko $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion-metadata.ko
 	test -n "$(DESTDIR)" || depmod -a $(KVER)
 	rm -f $(DESTDIR)$(SBINDIR)/vmotion $(DESTDIR)$(MANDIR)/man8/vmotion.8
 	rm -f $(DESTDIR)$(UDEVDIR)/rules.d/69-vmotion.rules $(DESTDIR)$(UNITDIR)/vmotion-migrate@.service

@@ -177,6 +177,20 @@ bool dm_vmb_all_synced(struct dm_vmb *vmb)
 }
 EXPORT_SYMBOL_GPL(dm_vmb_all_synced);
 
+u64 dm_vmb_synced_word(struct dm_vmb *vmb, unsigned long idx)
+{
+	unsigned long bit = idx * 64;
+	u64 w = 0;
+	unsigned int i;
+
+	/* 64 regions from a word boundary: one word, or two on 32-bit */
+	for (i = 0; i < 64 / BITS_PER_LONG && bit < vmb->nr_regions;
+	     i++, bit += BITS_PER_LONG)
+		w |= (u64)READ_ONCE(vmb->bits[BIT_WORD(bit)]) << (i * BITS_PER_LONG);
+	return w;
+}
+EXPORT_SYMBOL_GPL(dm_vmb_synced_word);
+
 /*
  * Set (@set) or clear the bits of regions [region, region + nr), whole
  * words at a time with one atomic exchange each; how many changed.

@@ -31,6 +31,7 @@
 #include "dm-vmotion.h"
 #include "dm-vmotion-bitmap.h"
 #include "dm-vmotion-compat.h"
+#include "dm-vmotion-metadata.h"
 
 #define DM_MSG_PREFIX "vmotion"
 
@@ -59,6 +60,13 @@
 /* Regions a search looks at under the lock before it lets go of it */
 #define SEARCH_REGIONS		16384UL
 #define WRITES_HASH_BITS	10
+/*
+ * Metadata: regions newly in sync are committed at most this often; a
+ * write-intent bit is cleared once its region has been idle for one to two
+ * of these (md's bitmap daemon_sleep, which defaults to 5 s).
+ */
+#define MD_COMMIT_PERIOD	HZ
+#define MD_CLEAR_PERIOD		(5 * HZ)
 
 static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
 
@@ -99,6 +107,10 @@ enum {
 	VM_EVENT,		/* a dm event is owed to userspace */
 	VM_RATE_CHANGED,	/* the rate limit starts again from now */
 	VM_POSTSUSPENDED,	/* from postsuspend to resume: the worker idles */
+	VM_MD_OFF,		/* the metadata is no longer kept: an error, or
+				 * it records the end of the migration
+				 */
+	VM_MD_ERROR,		/* ... because its device failed */
 };
 
 enum vm_on_error {
@@ -164,6 +176,15 @@ struct vmotion {
 	unsigned long flags;
 	struct dm_vmb *bitmap;
 
+	/* Persistent metadata (feature "metadata"), or NULL */
+	struct dm_dev *md_dev;
+	sector_t md_start;
+	struct dm_vmm *md;
+	bool md_loaded;		/* by the first preresume */
+	/* worker-only: jiffies of the last commit of each kind */
+	unsigned long md_committed;
+	unsigned long md_cleared;
+
 	/*
 	 * @lock protects: the writes in flight, hashed by region; the
 	 * registered copies; bios released by finished copies, to be mapped
@@ -179,6 +200,8 @@ struct vmotion {
 	struct list_head free_copies;
 	unsigned int nr_copies;
 	struct bio_list deferred;
+	/* writes waiting for their region's write-intent bit */
+	struct bio_list intent_wait;
 	unsigned long cursor;
 	/* Copying regions not written lately; one found in this sweep */
 	bool cold_pass;
@@ -464,6 +487,38 @@ static void vm_error(struct vmotion *v, unsigned long region,
 /*---------------------------------------------------------------------------*/
 /* Write path */
 
+/* The metadata is kept up to date: there is some, and no error or end. */
+static bool md_active(struct vmotion *v)
+{
+	return v->md && !test_bit(VM_MD_OFF, &v->flags);
+}
+
+/*
+ * Metadata rule 2: before a write to a region that is in sync, or may be
+ * recorded so on disk, is issued to either device, the region's
+ * write-intent bit is on stable storage.  Else a crash with the write on
+ * one device only would leave a region recorded in sync whose two copies
+ * differ.  Writes that need a bit wait on @intent_wait for one commit by
+ * the worker, all together; a region whose bit is on costs nothing.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static bool __wait_for_intent(struct vmotion *v, struct bio *bio,
+			      unsigned long region)
+{
+	if (!md_active(v) ||
+	    (!dm_vmb_is_synced(v->bitmap, region) &&
+	     !dm_vmm_disk_synced(v->md, region)))
+		return false;
+	if (dm_vmm_intent_on(v->md, region)) {
+		/* the bit stays while the region is written */
+		dm_vmm_touch(v->md, region);
+		return false;
+	}
+	bio_list_add(&v->intent_wait, bio);
+	return true;
+}
+
 /*
  * Point @bio at the source.  An empty flush has no sector to move.
  */
@@ -585,6 +640,11 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 	vb->region = dm_vmb_sector_to_region(v->bitmap, vb->start);
 
 	spin_lock_irqsave(&v->lock, flags);
+	if (__wait_for_intent(v, bio, vb->region)) {
+		spin_unlock_irqrestore(&v->lock, flags);
+		wake_worker(v);
+		return DM_MAPIO_SUBMITTED;
+	}
 	c = __find_copy(v, vb->region);
 	if (!dest_in_path(v)) {
 		/* a chunk in flight has raced this write: not in sync */
@@ -659,6 +719,9 @@ static void write_done(struct vmotion *v, struct vm_bio *vb, blk_status_t error)
 
 	spin_lock_irqsave(&v->lock, flags);
 	hash_del(&vb->node);
+	/* a write in flight keeps its bit: see clear_intents() */
+	if (md_active(v) && dm_vmm_intent_on(v->md, vb->region))
+		dm_vmm_touch(v->md, vb->region);
 	c = __find_copy(v, vb->region);
 	/* a copy of the region marks it in sync itself, if it gets there */
 	if (test_bit(VB_FULL, &vb->flags) && !error && !c &&
@@ -1006,7 +1069,7 @@ static enum hrtimer_restart rest_timer_fn(struct hrtimer *timer)
  * since it was last flushed, which the target does not track: every
  * region.
  */
-static void flush_dest(struct vmotion *v)
+static int flush_dest(struct vmotion *v)
 {
 	int r = blkdev_issue_flush(v->dest_dev->bdev);
 
@@ -1016,6 +1079,184 @@ static void flush_dest(struct vmotion *v)
 		vm_error(v, 0, dm_vmb_nr_regions(v->bitmap), true,
 			 "cannot flush the destination");
 	}
+	return r;
+}
+
+/*---------------------------------------------------------------------------*/
+/* Metadata */
+
+/*
+ * The metadata cannot be kept any more: writes stop waiting for intent
+ * bits.  After an I/O error of its device (@error) the migration fails
+ * (rule 4: the source stays the authority; what is on disk no longer
+ * tells what is in sync).
+ */
+static void md_stop(struct vmotion *v, bool error, const char *why)
+{
+	spin_lock_irq(&v->lock);
+	if (!test_and_set_bit(VM_MD_OFF, &v->flags))
+		DMINFO("%s: metadata no longer kept: %s", vm_name(v), why);
+	if (error) {
+		set_bit(VM_MD_ERROR, &v->flags);
+		__vm_fail(v, why);
+	}
+	bio_list_merge(&v->deferred, &v->intent_wait);
+	bio_list_init(&v->intent_wait);
+	spin_unlock_irq(&v->lock);
+	wake_worker(v);
+}
+
+/* Set the write-intent bits the waiting writes need, then let them go. */
+static void commit_intents(struct vmotion *v)
+{
+	struct bio_list bios;
+	struct vm_bio *vb;
+	struct bio *bio;
+	int r;
+
+	spin_lock_irq(&v->lock);
+	bios = v->intent_wait;
+	bio_list_init(&v->intent_wait);
+	spin_unlock_irq(&v->lock);
+	if (bio_list_empty(&bios))
+		return;
+
+	bio_list_for_each(bio, &bios) {
+		vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
+		dm_vmm_stage_intent(v->md, vb->region);
+	}
+	r = dm_vmm_write_intents(v->md);
+
+	spin_lock_irq(&v->lock);
+	bio_list_for_each(bio, &bios) {
+		vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
+		if (!r)
+			dm_vmm_intent_set_on(v->md, vb->region);
+	}
+	/* mapped again by the worker */
+	bio_list_merge(&v->deferred, &bios);
+	spin_unlock_irq(&v->lock);
+	if (r)
+		md_stop(v, true, "cannot write the metadata");
+}
+
+/*
+ * Metadata rule 1: a region is recorded in sync only once its copy is on
+ * stable storage on the destination, so the destination is flushed after
+ * the bits are read and before they are written (dm-clone's rule).  Every
+ * copy that set a bit had completed before the bit was read.  @force:
+ * flush the destination even if no bit changed (sync, suspend).
+ */
+static int commit_synced(struct vmotion *v, bool force)
+{
+	bool changed;
+	int r;
+
+	v->md_committed = jiffies;
+	if (!dest_in_path(v) || test_bit(VM_UNSYNC_ALL, &v->flags))
+		return 0;
+	changed = dm_vmm_stage_synced(v->md, v->bitmap);
+	if (!changed && !force)
+		return 0;
+	r = flush_dest(v);
+	if (r || !changed)
+		return r;
+
+	spin_lock_irq(&v->lock);
+	dm_vmm_synced_begin(v->md);
+	spin_unlock_irq(&v->lock);
+	r = dm_vmm_write_synced(v->md);
+	if (r) {
+		md_stop(v, true, "cannot write the metadata");
+		return r;
+	}
+	spin_lock_irq(&v->lock);
+	dm_vmm_synced_end(v->md);
+	spin_unlock_irq(&v->lock);
+	return 0;
+}
+
+static bool __write_in_flight(struct vmotion *v, unsigned long region)
+{
+	struct vm_bio *vb;
+
+	hash_for_each_possible(v->writes, vb, node, region)
+		if (vb->region == region)
+			return true;
+	return false;
+}
+
+/*
+ * The other half of rule 2, md's bitmap daemon: a write-intent bit goes
+ * once both devices have been flushed after the last write to its region
+ * completed, and no write to it was mapped or completed for a whole
+ * MD_CLEAR_PERIOD.  The flushes come first; a write after them touches its
+ * region and keeps the bit.  A region recorded in sync but no longer in
+ * sync keeps its bit until the next in-sync commit records that.
+ */
+static void clear_intents(struct vmotion *v)
+{
+	unsigned long nr = dm_vmb_nr_regions(v->bitmap), r, i, end;
+	unsigned long cleared = 0;
+
+	v->md_cleared = jiffies;
+	if (!dm_vmm_nr_intents(v->md) || !dest_in_path(v))
+		return;
+	if (blkdev_issue_flush(v->source_dev->bdev) || flush_dest(v))
+		return;
+
+	for (r = 0; r < nr; r = end) {
+		end = min(nr, r + SEARCH_REGIONS);
+		spin_lock_irq(&v->lock);
+		for (i = dm_vmm_next_intent(v->md, r, end); i < end;
+		     i = dm_vmm_next_intent(v->md, i + 1, end)) {
+			if (dm_vmm_test_and_clear_touched(v->md, i) ||
+			    __write_in_flight(v, i) ||
+			    (dm_vmm_disk_synced(v->md, i) &&
+			     !dm_vmb_is_synced(v->bitmap, i)))
+				continue;
+			dm_vmm_clear_intent(v->md, i);
+			cleared++;
+		}
+		spin_unlock_irq(&v->lock);
+		cond_resched();
+	}
+	if (cleared && dm_vmm_write_intents(v->md))
+		md_stop(v, true, "cannot write the metadata");
+}
+
+/* Record a state in the header; the tool's final states stay. */
+static void md_set_state(struct vmotion *v, enum dm_vmm_state state)
+{
+	int r = dm_vmm_set_state(v->md, state);
+
+	if (r == -ESTALE)
+		md_stop(v, false, "it records the end of the migration");
+	else if (r)
+		md_stop(v, true, "cannot write the metadata header");
+}
+
+/* The worker's metadata duties, in the order the rules need. */
+static void do_metadata(struct vmotion *v)
+{
+	if (!md_active(v))
+		return;
+	if (test_bit(VM_FAILED, &v->flags)) {
+		/* the bitmaps say nothing true from now on */
+		md_set_state(v, DM_VMM_FAILED);
+		if (md_active(v))
+			md_stop(v, false, "the migration failed");
+		return;
+	}
+	commit_intents(v);
+	if (md_active(v) && time_after_eq(jiffies, v->md_committed + MD_COMMIT_PERIOD))
+		commit_synced(v, false);
+	if (md_active(v) && time_after_eq(jiffies, v->md_cleared + MD_CLEAR_PERIOD))
+		clear_intents(v);
+	/* come back while there is something to commit or clear */
+	if (md_active(v) && (dm_vmm_nr_intents(v->md) ||
+			     !test_bit(VM_SYNCED, &v->flags)))
+		queue_delayed_work(v->wq, &v->worker, MD_COMMIT_PERIOD);
 }
 
 /*
@@ -1040,7 +1281,16 @@ static void check_synced(struct vmotion *v)
 	if (!ready)
 		return;
 
-	flush_dest(v);
+	if (md_active(v)) {
+		/* everything in sync on disk before the tool may switch */
+		if (commit_synced(v, true))
+			return;
+		md_set_state(v, DM_VMM_SYNCED);
+		if (!md_active(v))
+			return;
+	} else if (flush_dest(v)) {
+		return;
+	}
 
 	spin_lock_irq(&v->lock);
 	ready = unsyncs == v->unsyncs && dest_in_path(v) &&
@@ -1092,7 +1342,9 @@ static void do_worker(struct work_struct *ws)
 	if (test_bit(VM_POSTSUSPENDED, &v->flags))
 		return;
 
-	/* Writes that waited for a copy */
+	/* Writes that waited for a write-intent bit or a copy */
+	if (md_active(v))
+		commit_intents(v);
 	spin_lock_irq(&v->lock);
 	bios = v->deferred;
 	bio_list_init(&v->deferred);
@@ -1103,6 +1355,7 @@ static void do_worker(struct work_struct *ws)
 
 	if (test_bit(VM_UNSYNC_ALL, &v->flags))
 		unsync_all(v);
+	do_metadata(v);
 
 	/* cold_pass changes only in this worker, in __next_region() */
 	if (v->cold_pass && time_after(jiffies, v->aged + HEAT_AGE)) {
@@ -1206,7 +1459,7 @@ static void vmotion_postsuspend(struct dm_target *ti)
 	 * reaches stable storage on the destination before userspace reads
 	 * the status that allows it.
 	 */
-	if (dm_vmb_all_synced(v->bitmap) && dest_in_path(v))
+	if (!v->md && dm_vmb_all_synced(v->bitmap) && dest_in_path(v))
 		flush_dest(v);
 	/*
 	 * The worker may still be queued (a copy's end, a message, an error
@@ -1216,9 +1469,48 @@ static void vmotion_postsuspend(struct dm_target *ti)
 	set_bit(VM_POSTSUSPENDED, &v->flags);
 	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);
+	/*
+	 * With metadata, the same flush, then the progress so far: a table
+	 * loaded next (the tool's restore, a reboot) starts from here.  The
+	 * device is suspended for the tool's switch or abort, which write the
+	 * header next.
+	 */
+	if (md_active(v))
+		commit_synced(v, true);
 	/* An event owed (sync reached, failure) is not lost to the suspend. */
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
 		dm_table_event(ti->table);
+}
+
+/*
+ * Before the first resume, read the metadata again: the table this one
+ * replaces may have kept it until its suspend just now.
+ */
+static int vmotion_preresume(struct dm_target *ti)
+{
+	struct vmotion *v = ti->private;
+	unsigned long intents;
+	const char *why;
+	int r;
+
+	if (!v->md || v->md_loaded)
+		return 0;
+	r = dm_vmm_reload(v->md, &why);
+	if (r) {
+		DMERR("%s: %s", vm_name(v), why);
+		return r;
+	}
+	if (!v->nosync) {
+		intents = dm_vmm_load(v->md, v->bitmap);
+		DMINFO("%s: metadata %pUb: %lu of %lu regions in sync, %lu with a write-intent bit",
+		       vm_name(v), dm_vmm_header(v->md)->uuid,
+		       dm_vmb_nr_synced(v->bitmap),
+		       dm_vmb_nr_regions(v->bitmap), intents);
+	}
+	v->md_loaded = true;
+	v->md_committed = jiffies;
+	v->md_cleared = jiffies;
+	return 0;
 }
 
 static void vmotion_resume(struct dm_target *ti)
@@ -1260,7 +1552,7 @@ static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
 	unsigned int sz = *size;
 	bool rate = v->rate_given || READ_ONCE(v->rate);
 	unsigned int nr = 2 * rate + v->nosync + v->no_discard_passdown +
-			  2 * v->on_error_given;
+			  2 * v->on_error_given + 3 * !!v->md_dev;
 
 	if (!nr)
 		return;
@@ -1275,7 +1567,22 @@ static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
 		DMEMIT(" " DM_VMOTION_FEAT_ON_ERROR " %s",
 		       v->on_error == ON_ERROR_FAIL ? DM_VMOTION_ON_ERROR_FAIL :
 		       DM_VMOTION_ON_ERROR_PAUSE);
+	if (v->md_dev)
+		DMEMIT(" " DM_VMOTION_FEAT_METADATA " %s %llu", v->md_dev->name,
+		       (unsigned long long)v->md_start);
 	*size = sz;
+}
+
+/* Metadata: "-" none, "ok" kept, "error" its device failed, "off" not kept */
+static const char *vm_md_state(struct vmotion *v)
+{
+	if (!v->md)
+		return DM_VMOTION_MD_NONE;
+	if (test_bit(VM_MD_ERROR, &v->flags))
+		return DM_VMOTION_MD_ERROR;
+	if (test_bit(VM_MD_OFF, &v->flags))
+		return DM_VMOTION_MD_OFF;
+	return DM_VMOTION_MD_OK;
 }
 
 /*
@@ -1283,6 +1590,7 @@ static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
  *
  * <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  * <copied KiB> <dest errors> <source errors> <held writes> <paused by>
+ * <metadata> <write-intent bits> <metadata blocks written>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -1305,6 +1613,9 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       atomic_read(&v->source_errors),
 		       (unsigned long long)atomic64_read(&v->held_writes),
 		       vm_paused_by(v));
+		DMEMIT(" %s %lu %llu", vm_md_state(v),
+		       v->md ? dm_vmm_nr_intents(v->md) : 0,
+		       v->md ? (unsigned long long)dm_vmm_blocks_written(v->md) : 0);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -1319,9 +1630,13 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
 		DMEMIT(",source_device=%s,source_start=%llu", v->source_dev->name,
 		       (unsigned long long)v->source_start);
-		DMEMIT(",dest_device=%s,dest_start=%llu,region_size=%llu;",
+		DMEMIT(",dest_device=%s,dest_start=%llu,region_size=%llu",
 		       v->dest_dev->name, (unsigned long long)v->dest_start,
 		       (unsigned long long)v->region_size);
+		if (v->md_dev)
+			DMEMIT(",metadata_device=%s,metadata_start=%llu",
+			       v->md_dev->name, (unsigned long long)v->md_start);
+		DMEMIT(";");
 		break;
 	}
 }
@@ -1487,7 +1802,7 @@ static int parse_region_size(struct vmotion *v, const char *arg, char **error)
 /* Feature keywords kept for later versions of the target. */
 static bool is_reserved_feature(const char *arg)
 {
-	return !strcasecmp(arg, "metadata") || !strcasecmp(arg, "mode") ||
+	return !strcasecmp(arg, "mode") ||
 	       !strcasecmp(arg, "skip_zeroes") || !strcasecmp(arg, "dest_zeroed");
 }
 
@@ -1539,6 +1854,22 @@ static int parse_on_error(struct vmotion *v, struct dm_arg_set *as,
 	return 0;
 }
 
+/* metadata <dev> <offset>: the device is opened with the others */
+static int parse_metadata(struct vmotion *v, struct dm_arg_set *as,
+			  unsigned int *argc, const char **md_path,
+			  char **error)
+{
+	if (*md_path)
+		return feature_error("Duplicate feature argument 'metadata'", error);
+	if (*argc < 2)
+		return feature_error("Feature argument 'metadata' needs a device and an offset",
+				     error);
+	*argc -= 2;
+	*md_path = dm_shift_arg(as);
+	return parse_offset(dm_shift_arg(as), &v->md_start,
+			    "Invalid metadata offset", error);
+}
+
 static int parse_flag(bool *flag, const char *duplicate, char **error)
 {
 	if (*flag)
@@ -1548,7 +1879,7 @@ static int parse_flag(bool *flag, const char *duplicate, char **error)
 }
 
 static int parse_features(struct vmotion *v, struct dm_arg_set *as,
-			  char **error)
+			  const char **md_path, char **error)
 {
 	static const struct dm_arg _args[] = {
 		{0, 16, "Invalid number of feature arguments"},
@@ -1579,6 +1910,8 @@ static int parse_features(struct vmotion *v, struct dm_arg_set *as,
 				       error);
 		else if (!strcasecmp(arg, DM_VMOTION_FEAT_ON_ERROR))
 			r = parse_on_error(v, as, &argc, error);
+		else if (!strcasecmp(arg, DM_VMOTION_FEAT_METADATA))
+			r = parse_metadata(v, as, &argc, md_path, error);
 		else if (is_reserved_feature(arg))
 			r = feature_error("Feature argument not supported yet", error);
 		else
@@ -1592,6 +1925,72 @@ static int parse_features(struct vmotion *v, struct dm_arg_set *as,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Open the metadata: on its own device, or past the migrated range on the
+ * source or the destination; never inside a range the target writes or
+ * reads as data.
+ */
+static int open_metadata(struct dm_target *ti, struct vmotion *v,
+			 const char *path, char **error)
+{
+	struct dm_vmm_geometry g = {
+		.length = ti->len,
+		.region_size = v->region_size,
+		.nr_regions = dm_vmb_nr_regions(v->bitmap),
+		.source_offset = v->source_start,
+		.source_size = bdev_nr_sectors(v->source_dev->bdev),
+		.dest_offset = v->dest_start,
+		.dest_size = bdev_nr_sectors(v->dest_dev->bdev),
+	};
+	sector_t size, md_end;
+	const char *why;
+	int r;
+
+	r = parse_dev(ti, path, &v->md_dev, "Error opening metadata device",
+		      error);
+	if (r)
+		return r;
+	r = -EINVAL;
+	if (g.nr_regions > DM_VMM_MAX_REGIONS) {
+		*error = "Too many regions for metadata: use a larger region size";
+		goto bad;
+	}
+	size = dm_vmm_sectors(g.nr_regions);
+	md_end = v->md_start + size;
+	if (v->md_start > bdev_nr_sectors(v->md_dev->bdev) ||
+	    bdev_nr_sectors(v->md_dev->bdev) - v->md_start < size) {
+		DMERR("metadata needs %llu sectors at %llu, the device has %llu",
+		      (unsigned long long)size, (unsigned long long)v->md_start,
+		      (unsigned long long)bdev_nr_sectors(v->md_dev->bdev));
+		*error = "Metadata device is too small for offset + metadata size";
+		goto bad;
+	}
+	if (v->md_dev->bdev == v->dest_dev->bdev &&
+	    v->md_start < v->dest_start + ti->len && v->dest_start < md_end) {
+		*error = "Metadata overlaps the destination's migrated range";
+		goto bad;
+	}
+	if (v->md_dev->bdev == v->source_dev->bdev &&
+	    v->md_start < v->source_start + ti->len && v->source_start < md_end) {
+		*error = "Metadata overlaps the source's migrated range";
+		goto bad;
+	}
+	v->md = dm_vmm_open(v->md_dev->bdev, v->md_start, &g, &why);
+	if (IS_ERR(v->md)) {
+		r = PTR_ERR(v->md);
+		v->md = NULL;
+		*error = (char *)why;
+		goto bad;
+	}
+	if (!v->nosync)
+		dm_vmm_load(v->md, v->bitmap);
+	return 0;
+bad:
+	dm_put_device(ti, v->md_dev);
+	v->md_dev = NULL;
+	return r;
 }
 
 static void init_copies(struct vmotion *v)
@@ -1619,9 +2018,11 @@ static void init_copies(struct vmotion *v)
  *   no_discard_passdown   do not send discards to the destination
  *   on_error fail|pause   what a destination or copy error does
  *                         (default pause)
+ *   metadata <dev> <off>  crash-safe progress kept at <off> sectors of <dev>
  */
 static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	const char *md_path = NULL;
 	struct dm_arg_set as;
 	struct vmotion *v;
 	int r;
@@ -1652,7 +2053,7 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	as.argc = argc - 5;
 	as.argv = argv + 5;
-	r = parse_features(v, &as, &ti->error);
+	r = parse_features(v, &as, &md_path, &ti->error);
 	if (r)
 		goto bad_args;
 
@@ -1691,6 +2092,12 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_devs;
 	}
 
+	if (md_path) {
+		r = open_metadata(ti, v, md_path, &ti->error);
+		if (r)
+			goto bad_metadata;
+	}
+
 	r = bioset_init(&v->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
 	if (r) {
 		ti->error = "Cannot allocate bioset";
@@ -1721,6 +2128,7 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	spin_lock_init(&v->lock);
 	hash_init(v->writes);
 	bio_list_init(&v->deferred);
+	bio_list_init(&v->intent_wait);
 	init_copies(v);
 	v->cold_pass = true;
 	v->aged = jiffies;
@@ -1763,6 +2171,11 @@ bad_counter:
 bad_kcopyd:
 	bioset_exit(&v->bs);
 bad_bioset:
+	if (v->md) {
+		dm_vmm_close(v->md);
+		dm_put_device(ti, v->md_dev);
+	}
+bad_metadata:
 	dm_vmb_destroy(v->bitmap);
 bad_devs:
 	dm_put_device(ti, v->dest_dev);
@@ -1784,6 +2197,10 @@ static void vmotion_dtr(struct dm_target *ti)
 	destroy_workqueue(v->wq);
 	free_percpu(v->bios_mapped);
 	bioset_exit(&v->bs);
+	if (v->md) {
+		dm_vmm_close(v->md);
+		dm_put_device(ti, v->md_dev);
+	}
 	dm_vmb_destroy(v->bitmap);
 	dm_put_device(ti, v->dest_dev);
 	dm_put_device(ti, v->source_dev);
@@ -1807,6 +2224,7 @@ static struct target_type vmotion_target = {
 	.presuspend = vmotion_presuspend,
 	.presuspend_undo = vmotion_presuspend_undo,
 	.postsuspend = vmotion_postsuspend,
+	.preresume = vmotion_preresume,
 	.resume = vmotion_resume,
 	.status = vmotion_status,
 	.message = vmotion_message,

@@ -52,6 +52,12 @@ size_t dm_vmb_mem_bytes(struct dm_vmb *vmb);
 bool dm_vmb_is_synced(struct dm_vmb *vmb, unsigned long region);
 unsigned long dm_vmb_nr_synced(struct dm_vmb *vmb);
 bool dm_vmb_all_synced(struct dm_vmb *vmb);
+/*
+ * The in-sync bits of regions [64 * @idx, 64 * @idx + 64) as one number,
+ * bit i for region 64 * @idx + i (beyond the last region: 0).  Any
+ * context; each bit as it was at some moment of the call.
+ */
+u64 dm_vmb_synced_word(struct dm_vmb *vmb, unsigned long idx);
 
 /*
  * Mark @nr regions from @region synced (or unsynced).  Returns how many of

@@ -10,7 +10,9 @@
 
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
+#include <linux/dm-io.h>
 #include <linux/hrtimer.h>
+#include <linux/ioprio.h>
 
 /*
  * Discards are passed to the source alone: advertise the source's limits
@@ -39,6 +41,20 @@ static inline void vm_hrtimer_setup(struct hrtimer *timer,
 #else
 	hrtimer_init(timer, clock, mode);
 	timer->function = fn;
+#endif
+}
+
+/*
+ * dm_io() gained an I/O priority in 6.9 (and in some stable kernels:
+ * Debian's 6.1 has it); Kbuild defines VM_DM_IO_IOPRIO when it is there.
+ */
+static inline int vm_dm_io(struct dm_io_request *req, struct dm_io_region *where,
+			   unsigned long *error_bits)
+{
+#ifdef VM_DM_IO_IOPRIO
+	return dm_io(req, 1, where, error_bits, IOPRIO_DEFAULT);
+#else
+	return dm_io(req, 1, where, error_bits);
 #endif
 }
 

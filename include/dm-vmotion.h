@@ -10,7 +10,7 @@
 
 #define DM_VMOTION_TARGET		"vmotion"
 #define DM_VMOTION_VERSION_MAJOR	1
-#define DM_VMOTION_VERSION_MINOR	1
+#define DM_VMOTION_VERSION_MINOR	2
 #define DM_VMOTION_VERSION_PATCH	0
 
 /* Region size bounds, in 512-byte sectors (both powers of two). */
@@ -22,6 +22,7 @@
  *
  *   <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  *   <copied KiB> <dest errors> <source errors> <held writes> <paused by>
+ *   <metadata> <write-intent bits> <metadata blocks written>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -33,6 +34,9 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_SOURCE_ERRORS,
 	DM_VMOTION_ST_HELD_WRITES,
 	DM_VMOTION_ST_PAUSED_BY,
+	DM_VMOTION_ST_METADATA,
+	DM_VMOTION_ST_INTENT_BITS,
+	DM_VMOTION_ST_MD_BLOCKS,
 	DM_VMOTION_ST_NR_FIELDS
 };
 
@@ -46,11 +50,18 @@ enum dm_vmotion_status_field {
 #define DM_VMOTION_PAUSED_BY_USER	"user"
 #define DM_VMOTION_PAUSED_BY_ERROR	"error"
 
+/* Metadata, in status */
+#define DM_VMOTION_MD_NONE		"-"
+#define DM_VMOTION_MD_OK		"ok"
+#define DM_VMOTION_MD_ERROR		"error"
+#define DM_VMOTION_MD_OFF		"off"
+
 /* Feature arguments of the table line. */
 #define DM_VMOTION_FEAT_RATE		"rate"
 #define DM_VMOTION_FEAT_NOSYNC		"nosync"
 #define DM_VMOTION_FEAT_NO_DISCARD	"no_discard_passdown"
 #define DM_VMOTION_FEAT_ON_ERROR	"on_error"
+#define DM_VMOTION_FEAT_METADATA	"metadata"
 #define DM_VMOTION_ON_ERROR_FAIL	"fail"
 #define DM_VMOTION_ON_ERROR_PAUSE	"pause"
 

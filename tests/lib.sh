@@ -43,7 +43,7 @@ load_vmotion() {
 	local ko=${VMOTION_KO_DIR:-$REPO} m
 	[ -e "$ko/dm-vmotion.ko" ] || fail "$ko/dm-vmotion.ko not built"
 	modprobe dm-mod
-	for m in dm-vmotion-bitmap dm-vmotion; do
+	for m in dm-vmotion-bitmap dm-vmotion-metadata dm-vmotion; do
 		lsmod | matches "^${m//-/_} " || insmod "$ko/$m.ko" || fail "insmod $ko/$m.ko"
 	done
 }

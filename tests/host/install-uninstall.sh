@@ -9,6 +9,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 make -s install DESTDIR="$stage" PREFIX=/usr KVER="$kver" > /dev/null
 for f in "lib/modules/$kver/extra/dm-vmotion.ko" "lib/modules/$kver/extra/dm-vmotion-bitmap.ko" \
+	"lib/modules/$kver/extra/dm-vmotion-metadata.ko" \
 	usr/sbin/vmotion usr/share/man/man8/vmotion.8 etc/vmotion/migrations.conf.example; do
 	[ -s "$stage/$f" ] || { echo "install: $f missing"; exit 1; }
 done

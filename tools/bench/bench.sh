@@ -75,7 +75,7 @@ fi
 
 # modules: the ones built here, with insmod (no depmod of the module tree)
 modprobe dm-mod
-for m in dm-vmotion-bitmap dm-vmotion; do
+for m in dm-vmotion-bitmap dm-vmotion-metadata dm-vmotion; do
 	lsmod | grep "^${m//-/_} " > /dev/null || insmod "$repo/$m.ko"
 done
 modprobe dm-mirror
