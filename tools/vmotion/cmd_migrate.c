@@ -30,23 +30,16 @@
 #include "commands.h"
 #include "config.h"
 #include "dest.h"
+#include "dm-vmotion-metadata-format.h"
 #include "dm-vmotion.h"
 #include "dm.h"
+#include "metadata.h"
 #include "progress.h"
 #include "state.h"
 #include "toollib.h"
 #include "util.h"
 
 #define DEFAULT_REGION_KIB	512
-
-struct migrate_opts {
-	uint64_t region_kib;
-	uint64_t rate_kib;
-	bool region_set, rate_set;
-	bool no_switch, force, from_config, wait_lock;
-	const char *config;
-	char disk[256];		/* --from-config: the disk found for it */
-};
 
 static int bad_region(const char *arg)
 {
@@ -82,6 +75,8 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		{"from-config", no_argument, NULL, 'c'},
 		{"config", required_argument, NULL, 'C'},
 		{"wait-lock", no_argument, NULL, 'w'},
+		{"metadata", required_argument, NULL, 'm'},
+		{"no-metadata", no_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -116,6 +111,12 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		case 'w':
 			o->wait_lock = true;
 			break;
+		case 'm':
+			o->metadata = optarg;
+			break;
+		case 'M':
+			o->no_metadata = true;
+			break;
 		case 'h':
 			command_usage(stdout);
 			exit(EXIT_DONE);
@@ -125,7 +126,7 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		}
 	}
 	if (argc - optind != (o->from_config ? 1 : 2) ||
-	    (o->from_config && o->force)) {
+	    (o->from_config && o->force) || (o->metadata && o->no_metadata)) {
 		command_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -250,16 +251,202 @@ static bool own_interrupted(const char *name, const char *path, dev_t dest)
 	return own;
 }
 
-/* The linear segments, laid end to end on @dest; a rate shared by length. */
+/*
+ * --metadata DEV[:OFFSET]: OFFSET in sectors, or a size with a K, M or G
+ * suffix.  A path that names a device as it is (by-path names have
+ * colons) has no offset.
+ */
+static int parse_metadata(const char *arg, char *path, size_t size,
+			  uint64_t *offset)
+{
+	const char *colon = strrchr(arg, ':'), *off;
+	struct stat st;
+	uint64_t kib;
+	char *end;
+
+	*offset = 0;
+	if (!colon || !stat(arg, &st)) {
+		snprintf(path, size, "%s", arg);
+		return 0;
+	}
+	snprintf(path, size, "%.*s", (int)(colon - arg), arg);
+	off = colon + 1;
+	errno = 0;
+	*offset = strtoull(off, &end, 10);
+	if (*off >= '0' && *off <= '9' && !*end && !errno)
+		return 0;
+	if (!parse_kib(off, &kib) && kib <= UINT64_MAX / 2) {
+		*offset = kib * 2;
+		return 0;
+	}
+	err("invalid metadata offset '%s' in '%s': sectors, or a size with a K, M or G suffix",
+	    off, arg);
+	return -1;
+}
+
+/*
+ * Where each segment's metadata goes: where --metadata says; else at the
+ * end of the destination if it has room past the migrated range; else
+ * nowhere (in memory, as before metadata existed), with a line saying so.
+ * Restore's are the recorded ones.
+ */
+static int plan_metadata(const char *name, const struct device *d,
+			 const char *dest_path, dev_t dest,
+			 const struct migrate_opts *o, struct md_area *a)
+{
+	uint64_t region = o->region_kib * 2, need = md_device_sectors(d, region);
+	uint64_t len = 0, size, off;
+	char path[256];
+	struct stat st;
+
+	memset(a, 0, d->nr * sizeof(*a));
+	if (o->restore) {
+		memcpy(a, o->areas, d->nr * sizeof(*a));
+		for (int i = 0; i < d->nr; i++)
+			if (a[i].dev && md_check(d, dest, &a[i], a[i].sectors))
+				return -1;
+		return 0;
+	}
+	if (o->no_metadata)
+		return 0;
+	if (o->metadata) {
+		if (parse_metadata(o->metadata, path, sizeof(path), &off))
+			return -1;
+		if (stat(path, &st) || !S_ISBLK(st.st_mode)) {
+			err("%s: the metadata device is not a block device%s%s",
+			    path, errno ? ": " : "", errno ? strerror(errno) : "");
+			return -1;
+		}
+		md_layout(d, region, st.st_rdev, path, off, a);
+		return md_check(d, dest, a, need);
+	}
+	for (int i = 0; i < d->nr; i++)
+		len += d->seg[i].len;
+	if (dest_sectors(dest_path, &size))
+		return -1;
+	if (size >= len + need) {
+		off = (size - need) / DM_VMOTION_MIN_REGION_SECTORS *
+		      DM_VMOTION_MIN_REGION_SECTORS;
+		if (off >= len) {
+			md_layout(d, region, dest, dest_path, off, a);
+			return md_check(d, dest, a, need);
+		}
+	}
+	printf("%s: %s has no room past the migrated range for the %" PRIu64 " sectors of metadata: progress will not survive a crash (--metadata DEV[:OFFSET] keeps it elsewhere)\n",
+	       name, dest_path, need);
+	return 0;
+}
+
+/*
+ * The uuid @r records for segment @i's metadata, if @r is the record of a
+ * migration in progress whose segment @i kept it where @a is.
+ */
+static bool recorded_uuid(const struct record *r, int i,
+			  const struct md_area *a, uint8_t *uuid)
+{
+	char node[256];
+	dev_t dev;
+
+	if (!r || strcmp(r->state, REC_MIGRATING) || i >= r->nr ||
+	    !r->seg[i].md || r->seg[i].md_off != a->offset ||
+	    md_uuid_parse(r->seg[i].md_uuid, uuid))
+		return false;
+	return !identity_device(r->seg[i].md_id, r->seg[i].md_path, &dev,
+				node, sizeof(node)) && dev == a->dev;
+}
+
+/*
+ * Segment @i's header, before the load.  A switched migration's is
+ * refused unless --force: the destination holds that device's data.  The
+ * header of this device's own migration in progress (@r), made for the
+ * same segment, is kept: the kernel resumes it.  Anything else is wiped,
+ * its 4 KiB header block and nothing more, and the kernel formats a new
+ * migration on the load.  Restore resumes, or refuses.
+ */
+static int prepare_area(const char *name, const struct segment *s, int i,
+			const struct migrate_opts *o, const struct record *r,
+			const struct md_area *a)
+{
+	uint64_t region = o->region_kib * 2;
+	const char *why = "";
+	struct md_header h;
+	uint8_t uuid[MD_UUID_LEN];
+	char u[MD_UUID_STR] = "";
+	int st = md_read(a->path, a->offset, &h, &why);
+
+	if (st < 0)
+		return -1;
+	if (!st)
+		md_uuid_str(h.uuid, u, sizeof(u));
+	if (!st && h.state == DM_VMM_SWITCHED && !o->force) {
+		err("%s:%" PRIu64 " records a switched migration %s (of %" PRIu64 " sectors): the destination holds the data; refusing to start %s over it (--force to override)",
+		    a->path, a->offset, u, h.length, name);
+		return -1;
+	}
+	if (!st && (h.state == DM_VMM_COPYING || h.state == DM_VMM_SYNCED) &&
+	    recorded_uuid(r, i, a, uuid) && !memcmp(uuid, h.uuid, sizeof(uuid)) &&
+	    h.length == s->len && h.region_size == region &&
+	    h.source_offset == s->src_off && h.dest_offset == s->start) {
+		printf("%s: segment %d resumes migration %s from its metadata (%s:%" PRIu64 ", %s)\n",
+		       name, i, u, a->path, a->offset, md_state_name(h.state));
+		return 0;
+	}
+	if (o->restore) {
+		err("%s: %s:%" PRIu64 " does not hold the recorded migration %s (%s%s): not restoring it ('vmotion migrate' starts it again)",
+		    name, a->path, a->offset, r->seg[i].md_uuid,
+		    st == 1 ? "it has no header" : st == 2 ? why :
+		    "it holds migration ", st ? "" : u);
+		return -1;
+	}
+	if (!st && h.state == DM_VMM_SWITCHED)
+		printf("%s:%" PRIu64 ": overwriting switched migration %s's metadata (--force)\n",
+		       a->path, a->offset, u);
+	return st == 1 ? 0 : md_wipe(a->path, a->offset);
+}
+
+static int prepare_metadata(const char *name, const struct device *d,
+			    const struct migrate_opts *o,
+			    const struct md_area *a)
+{
+	struct record *own = o->restore ? NULL : calloc(1, sizeof(*own));
+	const struct record *r = o->restore;
+	int rc = 0;
+
+	if (own && !record_read(name, own))
+		r = own;
+	for (int i = 0; !rc && i < d->nr; i++)
+		if (a[i].dev)
+			rc = prepare_area(name, &d->seg[i], i, o, r, &a[i]);
+	free(own);
+	return rc;
+}
+
+/*
+ * The linear segments, laid end to end on @dest, each with its metadata
+ * area if it has one; a rate shared by length.
+ */
 static void vmotion_table(const struct device *d, dev_t dest,
-			  const struct migrate_opts *o, struct table *t)
+			  const struct migrate_opts *o,
+			  const struct md_area *a, struct table *t)
 {
 	t->type = DM_VMOTION_TARGET;
 	t->nr = d->nr;
 	for (int i = 0; i < d->nr; i++) {
 		unsigned int rate = segment_rate(d, i, o->rate_kib);
-		int n;
+		char feat[128] = "";
+		int n = 0, args = 0;
 
+		if (rate) {
+			n += snprintf(feat + n, sizeof(feat) - n,
+				      " " DM_VMOTION_FEAT_RATE " %u", rate);
+			args += 2;
+		}
+		if (a[i].dev) {
+			n += snprintf(feat + n, sizeof(feat) - n,
+				      " " DM_VMOTION_FEAT_METADATA " %u:%u %" PRIu64,
+				      major(a[i].dev), minor(a[i].dev), a[i].offset);
+			args += 3;
+		}
 		t->start[i] = d->seg[i].start;
 		t->len[i] = d->seg[i].len;
 		n = snprintf(t->params[i], sizeof(t->params[i]),
@@ -267,15 +454,20 @@ static void vmotion_table(const struct device *d, dev_t dest,
 			     major(d->seg[i].src), minor(d->seg[i].src),
 			     d->seg[i].src_off, major(dest), minor(dest),
 			     d->seg[i].start, o->region_kib * 2);
-		if (rate)
+		if (args)
 			snprintf(t->params[i] + n, sizeof(t->params[i]) - n,
-				 " 2 " DM_VMOTION_FEAT_RATE " %u", rate);
+				 " %d%s", args, feat);
 	}
 }
 
-/* What was started, for restore, switch, and the next boot's udev rule. */
+/*
+ * What was started, for restore, switch, and the next boot's udev rule:
+ * with each segment's source and metadata area by stable identity, and
+ * the uuid the kernel gave (or kept for) each area, read back now.
+ */
 static void record_start(const char *name, const char *path, dev_t dest,
-			 const struct table *t)
+			 const struct device *d, const struct migrate_opts *o,
+			 const struct md_area *a, const struct table *t)
 {
 	struct record *r = calloc(1, sizeof(*r));
 	size_t used = 0;
@@ -291,7 +483,35 @@ static void record_start(const char *name, const char *path, dev_t dest,
 		used += snprintf(r->table + used, sizeof(r->table) - used,
 				 "%" PRIu64 " %" PRIu64 " %s %s\n", t->start[i],
 				 t->len[i], t->type, t->params[i]);
-	r->started = r->changed = time(NULL);
+	r->region = o->region_kib * 2;
+	r->rate_kib = o->rate_kib;
+	r->no_switch = o->no_switch;
+	r->nr = d->nr < REC_MAX_SEGMENTS ? d->nr : REC_MAX_SEGMENTS;
+	for (int i = 0; i < r->nr; i++) {
+		struct rec_segment *s = &r->seg[i];
+		const struct segment *ds = &d->seg[i];
+		const char *why;
+		struct md_header h;
+
+		dest_identity(ds->src, s->src_id, sizeof(s->src_id));
+		dev_node(ds->src, s->src_path, sizeof(s->src_path));
+		if (!a[i].dev)
+			continue;
+		s->md = true;
+		s->md_off = a[i].offset;
+		dest_identity(a[i].dev, s->md_id, sizeof(s->md_id));
+		snprintf(s->md_path, sizeof(s->md_path), "%s", a[i].path);
+		if (!md_read(a[i].path, a[i].offset, &h, &why))
+			md_uuid_str(h.uuid, s->md_uuid, sizeof(s->md_uuid));
+		else
+			err("%s: warning: cannot read back the header at %s:%" PRIu64 ": its record cannot tell restore which migration it is",
+			    name, a[i].path, a[i].offset);
+	}
+	if (o->restore)
+		r->started = o->restore->started;
+	else
+		r->started = time(NULL);
+	r->changed = time(NULL);
 	record_write(r);
 	free(r);
 }
@@ -302,11 +522,12 @@ static void record_start(const char *name, const char *path, dev_t dest,
  * between them leaves an inactive table the next one clears (toollib.c).
  * On success *@loaded is the device as it runs now.
  */
-static int start(const char *name, const char *dest_path,
-		 const struct migrate_opts *o, struct device *loaded)
+int migrate_start(const char *name, const char *dest_path,
+		  const struct migrate_opts *o, struct device *loaded)
 {
 	struct device *d = calloc(1, sizeof(*d));
 	struct table *t = calloc(1, sizeof(*t));
+	struct md_area *a = calloc(MAX_SEGMENTS, sizeof(*a));
 	struct lock lock = {.fd = -1}, dest_lock = {.fd = -1};
 	const char *force;
 	int rc = EXIT_FAILED;
@@ -315,7 +536,9 @@ static int start(const char *name, const char *dest_path,
 	sigset_t old;
 	dev_t dest;
 
-	if (!d || !t || take_device(name, "migrate", o->wait_lock, &lock, d) ||
+	if (!d || !t || !a ||
+	    take_device(name, o->restore ? "restore" : "migrate", o->wait_lock,
+			&lock, d) ||
 	    check_device(name, d))
 		goto out;
 	/*
@@ -328,14 +551,18 @@ static int start(const char *name, const char *dest_path,
 			&dest_lock, stale, sizeof(stale)))
 		goto out;
 	force = o->force ? "--force" : NULL;
-	if (!force && dest_lock.fd >= 0 &&
-	    own_interrupted(name, dest_path, st.st_rdev))
+	if (o->restore)
+		force = "its own interrupted migration, restored";
+	else if (!force && dest_lock.fd >= 0 &&
+		 own_interrupted(name, dest_path, st.st_rdev))
 		force = "its own interrupted migration";
 	if (check_dest(d, dest_path, force, &dest) ||
-	    check_finished(dest_path, dest, o->force))
+	    check_finished(dest_path, dest, o->force) ||
+	    plan_metadata(name, d, dest_path, dest, o, a) ||
+	    prepare_metadata(name, d, o, a))
 		goto out;
 	test_pause_point("migrate-checked");
-	vmotion_table(d, dest, o, t);
+	vmotion_table(d, dest, o, a, t);
 	block_signals(&old);
 	if (interrupted) {
 		err("%s: interrupted before anything changed", name);
@@ -357,21 +584,39 @@ static int start(const char *name, const char *dest_path,
 	restore_signals(&old);
 	if (rc)
 		goto out;
-	record_start(name, dest_path, dest, t);
+	record_start(name, dest_path, dest, d, o, a, t);
 	if (get_device(name, loaded, false)) {
 		err("%s: cannot read the device it now runs: 'vmotion wait %s' follows the migration",
 		    name, name);
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	printf("%s: migrating to %s (%" PRIu64 " KiB regions%s)\n", name,
+	printf("%s: migrating to %s (%" PRIu64 " KiB regions%s)", name,
 	       dest_path, o->region_kib, o->rate_kib ? ", rate limited" : "");
+	if (a[0].dev)
+		printf(", metadata on %s at sector %" PRIu64, a[0].path,
+		       a[0].offset);
+	printf("\n");
 	fflush(stdout);
 out:
 	unlock_device(&dest_lock, NULL);
 	release_device(&lock);
+	free(a);
 	free(t);
 	free(d);
+	return rc;
+}
+
+int migrate_finish(const char *name, bool no_switch,
+		   const struct device *loaded)
+{
+	int rc = follow(name, true);
+
+	if (rc == EXIT_DONE && no_switch)
+		printf("%s: in sync; run 'vmotion switch %s' to move to the destination\n",
+		       name, name);
+	else if (rc == EXIT_DONE)
+		rc = cmd_switch_dev(name, loaded, true);
 	return rc;
 }
 
@@ -399,17 +644,67 @@ int cmd_migrate(int argc, char **argv)
 	if (!loaded || resolve(argv[optind], name, sizeof(name)) ||
 	    check_target())
 		goto out;
-	rc = start(name, dest_path, &o, loaded);
-	if (rc)
-		goto out;
-
-	rc = follow(name, true);
-	if (rc == EXIT_DONE && o.no_switch)
-		printf("%s: in sync; run 'vmotion switch %s' to move to the destination\n",
-		       name, name);
-	else if (rc == EXIT_DONE)
-		rc = cmd_switch_dev(name, loaded, true);
+	rc = migrate_start(name, dest_path, &o, loaded);
+	if (!rc)
+		rc = migrate_finish(name, o.no_switch, loaded);
 out:
 	free(loaded);
+	return rc;
+}
+
+/*
+ * metadata-size: the sectors of metadata a device needs, one area per
+ * segment laid one after another, for a region size (the device's own if
+ * it is migrating, else --region-size or the default).
+ */
+int cmd_metadata_size(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"region-size", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct device *d = calloc(1, sizeof(*d));
+	uint64_t region_kib = DEFAULT_REGION_KIB, need;
+	bool region_set = false;
+	char name[128];
+	int c, rc = EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (parse_region(optarg, &region_kib))
+				goto out;
+			region_set = true;
+			break;
+		case 'h':
+			command_usage(stdout);
+			free(d);
+			exit(EXIT_DONE);
+		default:
+			command_usage(stderr);
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		command_usage(stderr);
+		goto out;
+	}
+	rc = EXIT_FAILED;
+	if (!d || resolve(argv[optind], name, sizeof(name)) ||
+	    get_device(name, d, false))
+		goto out;
+	if (!d->nr) {
+		err("%s: has no table", name);
+		goto out;
+	}
+	if (!region_set && all_type(d, DM_VMOTION_TARGET))
+		region_kib = d->seg[0].region / 2;
+	need = md_device_sectors(d, region_kib * 2);
+	printf("%s: %" PRIu64 " sectors (%" PRIu64 " KiB) of metadata for %d segment%s with %" PRIu64 " KiB regions\n",
+	       name, need, need / 2, d->nr, d->nr == 1 ? "" : "s", region_kib);
+	rc = EXIT_DONE;
+out:
+	free(d);
 	return rc;
 }

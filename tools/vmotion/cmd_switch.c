@@ -30,7 +30,9 @@
 #include "commands.h"
 #include "dest.h"
 #include "dm-vmotion.h"
+#include "dm-vmotion-metadata-format.h"
 #include "dm.h"
+#include "metadata.h"
 #include "progress.h"
 #include "state.h"
 #include "toollib.h"
@@ -123,12 +125,100 @@ static void back_out(const char *name, const struct device *d)
 }
 
 /*
+ * The state a migration's metadata records: each segment's header (its
+ * area from the table's "metadata" feature), written by the tool only
+ * while the vmotion table is suspended, since postsuspend has committed
+ * the kernel's progress and nothing else writes the header until a resume.
+ */
+struct md_mark {
+	bool md;		/* the segment keeps metadata */
+	char path[256];
+	uint64_t offset;
+	bool has_uuid;		/* the record names the migration's uuid */
+	uint8_t uuid[MD_UUID_LEN];
+	uint32_t was;		/* the state it had, to put back */
+	bool written;
+};
+
+/* @d's segments' metadata areas; NULL with a message if out of memory. */
+static struct md_mark *md_marks(const char *name, const struct device *d)
+{
+	struct md_mark *m = calloc(d->nr, sizeof(*m));
+	struct record *r = calloc(1, sizeof(*r));
+	bool rec;
+
+	if (!m || !r) {
+		err("%s: out of memory", name);
+		free(r);
+		free(m);
+		return NULL;
+	}
+	/* the record of the migration running, not of an older one */
+	rec = !record_read(name, r) && !strcmp(r->state, REC_MIGRATING) &&
+	      r->nr == d->nr;
+	for (int i = 0; i < d->nr; i++) {
+		const struct segment *s = &d->seg[i];
+
+		if (!s->md_dev)
+			continue;
+		m[i].md = true;
+		dev_node(s->md_dev, m[i].path, sizeof(m[i].path));
+		m[i].offset = s->md_off;
+		m[i].has_uuid = rec && r->seg[i].md && r->seg[i].md_off == s->md_off &&
+				!md_uuid_parse(r->seg[i].md_uuid, m[i].uuid);
+	}
+	free(r);
+	return m;
+}
+
+/* Put back the state each header had, instead of @state. */
+static bool unmark(const char *name, struct md_mark *m, int nr,
+		   uint32_t state)
+{
+	bool ok = true;
+
+	for (int i = 0; m && i < nr; i++) {
+		if (!m[i].written)
+			continue;
+		if (md_set_state(m[i].path, m[i].offset,
+				 m[i].has_uuid ? m[i].uuid : NULL, m[i].was, NULL)) {
+			err("%s: warning: its metadata at %s:%" PRIu64 " still says %s: the kernel stops keeping it once resumed, and a table naming it is refused (after an abort, 'vmotion migrate' wipes it)",
+			    name, m[i].path, m[i].offset, md_state_name(state));
+			ok = false;
+		}
+		m[i].written = false;
+	}
+	return ok;
+}
+
+/* Record @state in every segment's header; all or none (0 or -1). */
+static int mark(const char *name, struct md_mark *m, int nr, uint32_t state)
+{
+	for (int i = 0; i < nr; i++) {
+		if (!m[i].md)
+			continue;
+		if (!*m[i].path ||
+		    md_set_state(m[i].path, m[i].offset,
+				 m[i].has_uuid ? m[i].uuid : NULL, state,
+				 &m[i].was)) {
+			err("%s: cannot record %s in segment %d's metadata%s",
+			    name, md_state_name(state), i,
+			    *m[i].path ? "" : " (its device has no node)");
+			unmark(name, m, nr, state);
+			return -1;
+		}
+		m[i].written = true;
+	}
+	return 0;
+}
+
+/*
  * Suspend, check again, resume onto @t.  The pause runs from the suspend
  * to the end of the resume.  After the suspend the device must still be
  * the vmotion table @d was read from, in sync, with @t waiting.
  */
 static int switch_suspended(const char *name, struct device *d,
-			    const struct table *t)
+			    const struct table *t, struct md_mark *m)
 {
 	struct device *now_d = calloc(1, sizeof(*now_d));
 	struct device *wait_d = calloc(1, sizeof(*wait_d));
@@ -162,8 +252,25 @@ static int switch_suspended(const char *name, struct device *d,
 		back_out(name, d);
 		goto out;
 	}
+	/*
+	 * From here the destination is the authority: the vmotion table is
+	 * suspended in sync, so source and destination are equal and flushed,
+	 * and every later write goes to the destination alone.  The metadata
+	 * says so now, before the resume puts the linear table live: marked
+	 * after it, a crash in between would leave "synced" metadata, whose
+	 * reload (at boot, on the source) would copy nothing and serve the
+	 * source's stale data.  A switch that backs out from here puts the
+	 * previous state back before the vmotion table runs again.
+	 */
+	if (mark(name, m, d->nr, DM_VMM_SWITCHED)) {
+		err("%s: not switching: resumed on the vmotion table", name);
+		back_out(name, d);
+		goto out;
+	}
+	test_kill_point("switch-marked");
 	if (resume_at(name, &t1)) {
 		err("%s: resume on the destination failed (see dmesg); back to the vmotion table", name);
+		unmark(name, m, d->nr, DM_VMM_SWITCHED);
 		back_out(name, d);
 		goto out;
 	}
@@ -225,6 +332,7 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 	struct device *d = calloc(1, sizeof(*d));
 	struct table *t = calloc(1, sizeof(*t));
 	struct lock lock = {.fd = -1};
+	struct md_mark *m = NULL;
 	int rc = EXIT_FAILED;
 	sigset_t old;
 	int prio;
@@ -240,7 +348,8 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 		    name);
 		goto out;
 	}
-	if (!in_sync(name, d, false) || !dest_answers(name, d))
+	if (!in_sync(name, d, false) || !dest_answers(name, d) ||
+	    !(m = md_marks(name, d)))
 		goto out;
 	linear_table(d, true, t);
 	block_signals(&old);
@@ -265,7 +374,7 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 		clear_inactive(name);
 	} else {
 		prio = critical_enter(name);
-		if (!switch_suspended(name, d, t))
+		if (!switch_suspended(name, d, t, m))
 			rc = EXIT_DONE;
 		critical_leave(prio);
 	}
@@ -277,9 +386,39 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 		    name, rc == EXIT_DONE ? "linear (destination)" : "vmotion");
 out:
 	release_device(&lock);
+	free(m);
 	free(t);
 	free(d);
 	return rc;
+}
+
+/*
+ * Suspend, record the end in the metadata, resume onto the linear table
+ * @t on the source (loaded, waiting).  Marked aborted while suspended:
+ * from the resume on, writes go to the source alone, and a table naming
+ * this metadata loaded later must not take its regions for copied.
+ */
+static int abort_suspended(const char *name, const struct device *d,
+			   struct md_mark *m)
+{
+	if (suspend(name)) {
+		err("%s: suspend failed: %s", name, dm_reason(errno));
+		back_out(name, d);
+		return -1;
+	}
+	if (mark(name, m, d->nr, DM_VMM_ABORTED)) {
+		err("%s: not aborted: resumed on the vmotion table", name);
+		back_out(name, d);
+		return -1;
+	}
+	if (resume(name)) {
+		err("%s: resume on the source failed (see dmesg); back to the vmotion table",
+		    name);
+		unmark(name, m, d->nr, DM_VMM_ABORTED);
+		back_out(name, d);
+		return -1;
+	}
+	return 0;
 }
 
 static int cmd_abort_dev(const char *name, bool wait)
@@ -287,6 +426,7 @@ static int cmd_abort_dev(const char *name, bool wait)
 	struct device *d = calloc(1, sizeof(*d));
 	struct table *t = calloc(1, sizeof(*t));
 	struct lock lock = {.fd = -1};
+	struct md_mark *m = NULL;
 	int rc = EXIT_FAILED;
 	sigset_t old;
 
@@ -296,10 +436,18 @@ static int cmd_abort_dev(const char *name, bool wait)
 		err("%s: not migrating (table is not vmotion)", name);
 		goto out;
 	}
+	m = md_marks(name, d);
+	if (!m)
+		goto out;
 	linear_table(d, false, t);
 	block_signals(&old);
-	if (!replace_table(name, t))
+	if (reload(name, t)) {
+		err("%s: the kernel refused the linear table (see dmesg); nothing changed",
+		    name);
+		clear_inactive(name);
+	} else if (!abort_suspended(name, d, m)) {
 		rc = EXIT_DONE;
+	}
 	restore_signals(&old);
 	if (rc)
 		goto out;
@@ -307,6 +455,7 @@ static int cmd_abort_dev(const char *name, bool wait)
 	printf("%s: migration aborted; back to linear on the source\n", name);
 out:
 	release_device(&lock);
+	free(m);
 	free(t);
 	free(d);
 	return rc;

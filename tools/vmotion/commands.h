@@ -11,10 +11,47 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <stdint.h>
+
 struct device;
+struct md_area;
+struct record;
 
 /* cmd_migrate.c */
 int cmd_migrate(int argc, char **argv);
+
+/* What a migration is started with: migrate's options, or restore's record */
+struct migrate_opts {
+	uint64_t region_kib;
+	uint64_t rate_kib;
+	bool region_set, rate_set;
+	bool no_switch, force, from_config, wait_lock;
+	const char *config;
+	char disk[256];		/* --from-config: the disk found for it */
+	const char *metadata;	/* --metadata DEV[:OFFSET] */
+	bool no_metadata;
+	/*
+	 * restore: the recorded migration, whose metadata areas (resolved,
+	 * one per segment; dev 0: none) must hold it to resume it
+	 */
+	const struct record *restore;
+	const struct md_area *areas;
+};
+
+/*
+ * Check, load and record a migration of @name onto @dest_path (under the
+ * device's lock); on success *@loaded is the device as it runs now.  Then
+ * migrate_finish() follows it to its end and switches, unless @no_switch.
+ * Exit statuses.
+ */
+int migrate_start(const char *name, const char *dest_path,
+		  const struct migrate_opts *o, struct device *loaded);
+int migrate_finish(const char *name, bool no_switch,
+		   const struct device *loaded);
+
+/* cmd_restore.c */
+int cmd_restore(int argc, char **argv);
+int cmd_metadata_size(int argc, char **argv);
 
 /* cmd_status.c */
 int cmd_status(int argc, char **argv);

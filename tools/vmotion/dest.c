@@ -243,3 +243,27 @@ bool dest_answers(const char *name, const struct device *d)
 	}
 	return true;
 }
+
+int dest_sectors(const char *path, uint64_t *sectors)
+{
+	uint64_t bytes;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes)) {
+		err("%s: cannot read its size: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	*sectors = bytes / 512;
+	return 0;
+}
+
+void dev_node(dev_t dev, char *path, size_t size)
+{
+	char *p = blkid_devno_to_devname(dev);
+
+	snprintf(path, size, "%s", p ? p : "");
+	free(p);
+}

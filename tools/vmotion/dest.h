@@ -6,6 +6,8 @@
 #define VMOTION_DEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct device;
@@ -17,5 +19,9 @@ struct device;
 int check_dest(const struct device *d, const char *path, const char *force,
 	       dev_t *dest);
 bool dest_answers(const char *name, const struct device *d);
+/* A disk's size in sectors.  0 or -1 with a message. */
+int dest_sectors(const char *path, uint64_t *sectors);
+/* The /dev node of a block device number ("" if none is known). */
+void dev_node(dev_t dev, char *path, size_t size);
 
 #endif

@@ -146,6 +146,26 @@ static int parse_linear(struct segment *s, const char *params)
 	return 0;
 }
 
+/* The "metadata <dev> <offset>" of a vmotion segment's features, if any. */
+static int parse_metadata(struct segment *s)
+{
+	char f[sizeof(s->features)], *save = NULL, *tok, *dev, *off;
+	unsigned long long o;
+
+	snprintf(f, sizeof(f), "%s", s->features);
+	for (tok = strtok_r(f, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (strcmp(tok, DM_VMOTION_FEAT_METADATA))
+			continue;
+		dev = strtok_r(NULL, " ", &save);
+		off = strtok_r(NULL, " ", &save);
+		if (!dev || !off || sscanf(off, "%llu", &o) != 1 ||
+		    parse_dev_t(dev, &s->md_dev))
+			return -1;
+		s->md_off = o;
+	}
+	return 0;
+}
+
 static int parse_vmotion_table(struct segment *s, const char *params)
 {
 	char src[64], dest[64];
@@ -159,7 +179,7 @@ static int parse_vmotion_table(struct segment *s, const char *params)
 	s->src_off = so;
 	s->dest_off = dof;
 	snprintf(s->features, sizeof(s->features), "%s", params + n);
-	return 0;
+	return parse_metadata(s);
 }
 
 static int parse_vmotion_status(struct segment *s, const char *params)
@@ -169,9 +189,11 @@ static int parse_vmotion_status(struct segment *s, const char *params)
 
 	/* held writes, the ninth field, and any added later are optional */
 	snprintf(s->paused_by, sizeof(s->paused_by), DM_VMOTION_PAUSED_BY_NONE);
-	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s", &synced,
-		   &total, &region, s->state, &s->rate, &copied,
-		   &s->dest_errors, &s->source_errors, &held, s->paused_by) < 8)
+	snprintf(s->md_state, sizeof(s->md_state), DM_VMOTION_MD_NONE);
+	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s %7s",
+		   &synced, &total, &region, s->state, &s->rate, &copied,
+		   &s->dest_errors, &s->source_errors, &held, s->paused_by,
+		   s->md_state) < 8)
 		return -1;
 	s->held_writes = held;
 	s->synced = synced;
@@ -291,7 +313,8 @@ bool same_table(const struct device *a, const struct device *b)
 		if (x->start != y->start || x->len != y->len ||
 		    strcmp(x->type, y->type) || x->src != y->src ||
 		    x->src_off != y->src_off || x->dest != y->dest ||
-		    x->dest_off != y->dest_off || x->region != y->region)
+		    x->dest_off != y->dest_off || x->region != y->region ||
+		    x->md_dev != y->md_dev || x->md_off != y->md_off)
 			return false;
 	}
 	return true;

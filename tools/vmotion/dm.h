@@ -24,6 +24,9 @@ struct segment {
 	uint64_t dest_off;
 	unsigned int region;
 	char features[256];
+	/* vmotion: its "metadata <dev> <offset>" feature; md_dev 0 if none */
+	dev_t md_dev;
+	uint64_t md_off;
 	/* vmotion status */
 	uint64_t synced, total;
 	char state[16];
@@ -32,6 +35,7 @@ struct segment {
 	unsigned int dest_errors, source_errors;
 	uint64_t held_writes;
 	char paused_by[8];
+	char md_state[8];	/* "-" none, "ok", "error", "off" */
 };
 
 struct device {

@@ -76,6 +76,52 @@ void dest_identity(dev_t dev, char *id, size_t size)
 		fclose(f);
 }
 
+int identity_device(const char *id, const char *path, dev_t *dev,
+		    char *node, size_t size)
+{
+	struct udev *udev;
+	struct udev_enumerate *e;
+	struct udev_list_entry *l;
+	struct stat st;
+	char other[256];
+	int found = 0;
+
+	if (!*id) {
+		if (stat(path, &st) || !S_ISBLK(st.st_mode))
+			return 1;
+		*dev = st.st_rdev;
+		snprintf(node, size, "%s", path);
+		return 0;
+	}
+	udev = udev_new();
+	e = udev ? udev_enumerate_new(udev) : NULL;
+	if (!e || udev_enumerate_add_match_subsystem(e, "block") ||
+	    udev_enumerate_scan_devices(e)) {
+		udev_enumerate_unref(e);
+		udev_unref(udev);
+		return 1;
+	}
+	udev_list_entry_foreach(l, udev_enumerate_get_list_entry(e)) {
+		struct udev_device *d = udev_device_new_from_syspath(udev,
+					udev_list_entry_get_name(l));
+		dev_t n = d ? udev_device_get_devnum(d) : 0;
+		const char *dn = d ? udev_device_get_devnode(d) : NULL;
+
+		if (n && dn) {
+			dest_identity(n, other, sizeof(other));
+			if (!strcmp(other, id)) {
+				*dev = n;
+				snprintf(node, size, "%s", dn);
+				found++;
+			}
+		}
+		udev_device_unref(d);
+	}
+	udev_enumerate_unref(e);
+	udev_unref(udev);
+	return found == 1 ? 0 : 1;
+}
+
 static void record_path(const char *name, char *path, size_t size)
 {
 	snprintf(path, size, VMOTION_STATE_DIR "/%s.state", name);
@@ -107,6 +153,19 @@ int record_write(const struct record *r)
 		r->dest_id);
 	fprintf(f, "started=%lld\nchanged=%lld\n", (long long)r->started,
 		(long long)r->changed);
+	fprintf(f, "region=%llu\nrate=%llu\nno_switch=%d\n",
+		(unsigned long long)r->region, (unsigned long long)r->rate_kib,
+		r->no_switch);
+	for (int i = 0; i < r->nr; i++) {
+		const struct rec_segment *s = &r->seg[i];
+
+		fprintf(f, "segment.%d.source_id=%s\nsegment.%d.source_path=%s\n",
+			i, s->src_id, i, s->src_path);
+		if (s->md)
+			fprintf(f, "segment.%d.metadata_id=%s\nsegment.%d.metadata_path=%s\nsegment.%d.metadata_offset=%llu\nsegment.%d.metadata_uuid=%s\n",
+				i, s->md_id, i, s->md_path, i,
+				(unsigned long long)s->md_off, i, s->md_uuid);
+	}
 	for (const char *p = r->table; *p;) {
 		size_t n = strcspn(p, "\n");
 
@@ -130,11 +189,41 @@ int record_write(const struct record *r)
 	return 0;
 }
 
+/* A "segment.N.KEY" line's value into @r; false if it is not one. */
+static bool read_segment(struct record *r, const char *key, const char *v)
+{
+	struct rec_segment *s;
+	unsigned long long off;
+	char field[32];
+	int i, n = 0;
+
+	if (sscanf(key, "segment.%d.%31s%n", &i, field, &n) != 2 ||
+	    key[n] || i < 0 || i >= REC_MAX_SEGMENTS)
+		return false;
+	s = &r->seg[i];
+	if (i >= r->nr)
+		r->nr = i + 1;
+	if (!strcmp(field, "source_id"))
+		snprintf(s->src_id, sizeof(s->src_id), "%s", v);
+	else if (!strcmp(field, "source_path"))
+		snprintf(s->src_path, sizeof(s->src_path), "%s", v);
+	else if (!strcmp(field, "metadata_id"))
+		snprintf(s->md_id, sizeof(s->md_id), "%s", v);
+	else if (!strcmp(field, "metadata_path"))
+		snprintf(s->md_path, sizeof(s->md_path), "%s", v);
+	else if (!strcmp(field, "metadata_uuid"))
+		snprintf(s->md_uuid, sizeof(s->md_uuid), "%s", v);
+	else if (!strcmp(field, "metadata_offset") && sscanf(v, "%llu", &off) == 1)
+		s->md_off = off, s->md = true;
+	return true;
+}
+
 int record_read(const char *name, struct record *r)
 {
 	char path[512], line[4096];
 	unsigned int ma = 0, mi = 0;
 	long long t;
+	unsigned long long u;
 	size_t used = 0;
 	FILE *f;
 
@@ -168,6 +257,14 @@ int record_read(const char *name, struct record *r)
 			r->started = t;
 		else if (!strcmp(line, "changed") && sscanf(v, "%lld", &t) == 1)
 			r->changed = t;
+		else if (!strcmp(line, "region") && sscanf(v, "%llu", &u) == 1)
+			r->region = u;
+		else if (!strcmp(line, "rate") && sscanf(v, "%llu", &u) == 1)
+			r->rate_kib = u;
+		else if (!strcmp(line, "no_switch"))
+			r->no_switch = !strcmp(v, "1");
+		else if (read_segment(r, line, v))
+			;
 		else if (!strcmp(line, "table") && used < sizeof(r->table))
 			used += snprintf(r->table + used, sizeof(r->table) - used,
 					 "%s\n", v);
@@ -205,4 +302,38 @@ bool record_switched_to(dev_t dev, struct record *r)
 	}
 	closedir(dir);
 	return found;
+}
+
+/* NAME.state: NAME into @name; false for another file. */
+static bool record_name(const char *file, char *name, size_t size)
+{
+	size_t n = strlen(file);
+
+	if (n <= 6 || n - 6 >= size || strcmp(file + n - 6, ".state"))
+		return false;
+	snprintf(name, size, "%.*s", (int)(n - 6), file);
+	return true;
+}
+
+int for_each_record(struct record *r,
+		    void (*fn)(const struct record *r, void *arg), void *arg)
+{
+	struct dirent **list;
+	char name[128];
+	int n = scandir(VMOTION_STATE_DIR, &list, NULL, alphasort);
+
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;
+		err("cannot read %s: %s", VMOTION_STATE_DIR, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (record_name(list[i]->d_name, name, sizeof(name)) &&
+		    !record_read(name, r))
+			fn(r, arg);
+		free(list[i]);
+	}
+	free(list);
+	return 0;
 }

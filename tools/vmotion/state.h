@@ -20,6 +20,19 @@
 #define REC_SWITCHED	"switched"
 #define REC_ABORTED	"aborted"
 
+#define REC_MAX_SEGMENTS	256
+
+/* What restore needs of a segment beyond its table line */
+struct rec_segment {
+	char src_id[256];	/* the source's stable identity, "" if none */
+	char src_path[256];
+	bool md;		/* it keeps metadata: */
+	char md_id[256];	/* on this disk, */
+	char md_path[256];
+	uint64_t md_off;	/* at this sector, */
+	char md_uuid[40];	/* for this migration ("" until read back) */
+};
+
 struct record {
 	char name[128];
 	char state[16];
@@ -29,6 +42,12 @@ struct record {
 	char table[4096];	/* the vmotion table loaded, one line per segment */
 	time_t started;
 	time_t changed;
+	/* as migrate was told: region size in sectors, rate in KiB/s */
+	uint64_t region;
+	uint64_t rate_kib;
+	bool no_switch;
+	int nr;			/* segments below: 0 in an older record */
+	struct rec_segment seg[REC_MAX_SEGMENTS];
 };
 
 /*
@@ -38,6 +57,15 @@ struct record {
  * none.
  */
 void dest_identity(dev_t dev, char *id, size_t size);
+
+/*
+ * The block device whose stable identity is @id, found among the devices
+ * udev knows; if @id is "", @path's (device numbers change across boots,
+ * paths may too: a path is the last resort).  0, with *@dev and its node
+ * in @node; 1 if there is none, or several (@id tells none apart).
+ */
+int identity_device(const char *id, const char *path, dev_t *dev,
+		    char *node, size_t size);
 
 /* Write @r as @r->name's record, atomically.  0, or -1 with a message. */
 int record_write(const struct record *r);
@@ -53,5 +81,12 @@ int record_read(const char *name, struct record *r);
  * may hold the only current copy.
  */
 bool record_switched_to(dev_t dev, struct record *r);
+
+/*
+ * Call @fn for every record, read into @r (the same buffer each time),
+ * in name order.  -1 if the directory cannot be read (none: 0).
+ */
+int for_each_record(struct record *r,
+		    void (*fn)(const struct record *r, void *arg), void *arg);
 
 #endif

@@ -34,8 +34,10 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{"migrate", cmd_migrate,
-	 "[--region-size SIZE] [--rate RATE] [--no-switch] [--force] [--wait-lock] <dm device> <dest device>\n"
-	 "       vmotion migrate --from-config [--config FILE] [--rate RATE] [--region-size SIZE] [--no-switch] <dm device>",
+	 "[--region-size SIZE] [--rate RATE] [--no-switch] [--force] [--wait-lock]\n"
+	 "                       [--metadata DEV[:OFFSET] | --no-metadata] <dm device> <dest device>\n"
+	 "       vmotion migrate --from-config [--config FILE] [--rate RATE] [--region-size SIZE] [--no-switch]\n"
+	 "                       [--metadata DEV[:OFFSET] | --no-metadata] <dm device>",
 	 "move the device's data to the destination, then switch to it"},
 	{"status", cmd_status, "[--json] [<dm device>...]",
 	 "show the migrations (all of them, or those named)"},
@@ -50,6 +52,10 @@ static const struct command {
 	 "copy again (after pause, or after an error is fixed)"},
 	{"rate", cmd_rate, "[--wait-lock] <dm device> <RATE>",
 	 "limit the copy to RATE per second for the whole device (0: none)"},
+	{"restore", cmd_restore, "[--no-wait] [--no-switch]",
+	 "take up again the migrations recorded in progress (at boot)"},
+	{"metadata-size", cmd_metadata_size, "[--region-size SIZE] <dm device>",
+	 "the sectors of metadata a migration of the device needs"},
 	{"check-config", cmd_check_config, "[--config FILE]",
 	 "validate the migrations config, line by line"},
 	{"udev-match", cmd_udev_match, "[--config FILE]",
@@ -75,7 +81,8 @@ void usage(FILE *f)
 	for (size_t i = 0; i < NR_COMMANDS; i++)
 		fprintf(f, "%s %s %s %s\n", i ? "      " : "usage:", prog,
 			commands[i].name, commands[i].synopsis);
-	fprintf(f, "SIZE and RATE (per second) take K, M, G suffixes; a bare number is KiB.\n"
+	fprintf(f, "SIZE and RATE (per second) take K, M, G suffixes; a bare number is KiB;\n"
+		"a metadata OFFSET is in sectors, or takes K, M, G.\n"
 		"'vmotion help COMMAND' or 'vmotion COMMAND --help' for one command; vmotion(8) for all.\n");
 }
 
