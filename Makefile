@@ -68,13 +68,15 @@ install: modules tools
 	install -d $(DESTDIR)$(UDEVDIR)/rules.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vmotion
 	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/udev/69-vmotion.rules > $(DESTDIR)$(UDEVDIR)/rules.d/69-vmotion.rules
 	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/vmotion-migrate@.service > $(DESTDIR)$(UNITDIR)/vmotion-migrate@.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/vmotion-restore.service > $(DESTDIR)$(UNITDIR)/vmotion-restore.service
 	install -m 0644 tools/migrations.conf.example $(DESTDIR)$(SYSCONFDIR)/vmotion/migrations.conf.example
 
 uninstall:
 	rm -f $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion.ko $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion-bitmap.ko $(DESTDIR)/lib/modules/$(KVER)/extra/dm-vmotion-metadata.ko
 	test -n "$(DESTDIR)" || depmod -a $(KVER)
 	rm -f $(DESTDIR)$(SBINDIR)/vmotion $(DESTDIR)$(MANDIR)/man8/vmotion.8
-	rm -f $(DESTDIR)$(UDEVDIR)/rules.d/69-vmotion.rules $(DESTDIR)$(UNITDIR)/vmotion-migrate@.service
+	rm -f $(DESTDIR)$(UDEVDIR)/rules.d/69-vmotion.rules $(DESTDIR)$(UNITDIR)/vmotion-migrate@.service \
+		$(DESTDIR)$(UNITDIR)/vmotion-restore.service
 	rm -f $(DESTDIR)$(SYSCONFDIR)/vmotion/migrations.conf.example
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/vmotion 2>/dev/null
 

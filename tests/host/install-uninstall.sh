@@ -15,7 +15,9 @@ for f in "lib/modules/$kver/extra/dm-vmotion.ko" "lib/modules/$kver/extra/dm-vmo
 done
 rules=$(find "$stage" -name 69-vmotion.rules)
 unit=$(find "$stage" -name 'vmotion-migrate@.service')
-[ -n "$rules" ] && [ -n "$unit" ] || { echo "install: udev rule or unit missing"; exit 1; }
+restore=$(find "$stage" -name 'vmotion-restore.service')
+[ -n "$rules" ] && [ -n "$unit" ] && [ -n "$restore" ] || { echo "install: udev rule or unit missing"; exit 1; }
+grep -q '^ExecStart=/usr/sbin/vmotion restore$' "$restore" || { echo "install: restore unit has the wrong path"; exit 1; }
 grep -q 'IMPORT{program}="/usr/sbin/vmotion udev-match"' "$rules" || { echo "install: rule has the wrong path"; exit 1; }
 grep -q '^ExecStart=/usr/sbin/vmotion migrate --from-config %I$' "$unit" || { echo "install: unit has the wrong path"; exit 1; }
 "$stage/usr/sbin/vmotion" --help | grep "^usage: vmotion migrate" > /dev/null || { echo "install: tool does not run"; exit 1; }

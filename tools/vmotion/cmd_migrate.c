@@ -65,6 +65,39 @@ static int parse_rate(const char *arg, uint64_t *kib)
 	return 0;
 }
 
+/*
+ * --metadata DEV[:OFFSET]: OFFSET in sectors, or a size with a K, M or G
+ * suffix.  A path that names a device as it is (by-path names have
+ * colons) has no offset.
+ */
+static int parse_metadata(const char *arg, char *path, size_t size,
+			  uint64_t *offset)
+{
+	const char *colon = strrchr(arg, ':'), *off;
+	struct stat st;
+	uint64_t kib;
+	char *end;
+
+	*offset = 0;
+	if (!colon || !stat(arg, &st)) {
+		snprintf(path, size, "%s", arg);
+		return 0;
+	}
+	snprintf(path, size, "%.*s", (int)(colon - arg), arg);
+	off = colon + 1;
+	errno = 0;
+	*offset = strtoull(off, &end, 10);
+	if (*off >= '0' && *off <= '9' && !*end && !errno)
+		return 0;
+	if (!parse_kib(off, &kib) && kib <= UINT64_MAX / 2) {
+		*offset = kib * 2;
+		return 0;
+	}
+	err("invalid metadata offset '%s' in '%s': sectors, or a size with a K, M or G suffix",
+	    off, arg);
+	return -1;
+}
+
 static int parse_options(int argc, char **argv, struct migrate_opts *o)
 {
 	static const struct option opts[] = {
@@ -80,6 +113,8 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	char path[256];
+	uint64_t off;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "r:R:nfh", opts, NULL)) != -1) {
@@ -112,6 +147,8 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 			o->wait_lock = true;
 			break;
 		case 'm':
+			if (parse_metadata(optarg, path, sizeof(path), &off))
+				return EXIT_USAGE;
 			o->metadata = optarg;
 			break;
 		case 'M':
@@ -249,39 +286,6 @@ static bool own_interrupted(const char *name, const char *path, dev_t dest)
 		       name, path, VMOTION_STATE_DIR, name);
 	free(r);
 	return own;
-}
-
-/*
- * --metadata DEV[:OFFSET]: OFFSET in sectors, or a size with a K, M or G
- * suffix.  A path that names a device as it is (by-path names have
- * colons) has no offset.
- */
-static int parse_metadata(const char *arg, char *path, size_t size,
-			  uint64_t *offset)
-{
-	const char *colon = strrchr(arg, ':'), *off;
-	struct stat st;
-	uint64_t kib;
-	char *end;
-
-	*offset = 0;
-	if (!colon || !stat(arg, &st)) {
-		snprintf(path, size, "%s", arg);
-		return 0;
-	}
-	snprintf(path, size, "%.*s", (int)(colon - arg), arg);
-	off = colon + 1;
-	errno = 0;
-	*offset = strtoull(off, &end, 10);
-	if (*off >= '0' && *off <= '9' && !*end && !errno)
-		return 0;
-	if (!parse_kib(off, &kib) && kib <= UINT64_MAX / 2) {
-		*offset = kib * 2;
-		return 0;
-	}
-	err("invalid metadata offset '%s' in '%s': sectors, or a size with a K, M or G suffix",
-	    off, arg);
-	return -1;
 }
 
 /*

@@ -276,8 +276,12 @@ int cmd_restore(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = EXIT_FAILED;
-	if (check_target() || for_each_record(r, restore_one, run))
+	if (check_target() || for_each_record(r, restore_one, run)) {
+		notify_ready();
 		goto out;
+	}
+	/* every table is loaded: the boot may go on (vmotion-restore.service) */
+	notify_ready();
 	for (int i = 0; i < run->nr; i++) {
 		struct restored *m = &run->list[i];
 

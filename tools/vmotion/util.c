@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,4 +188,30 @@ void test_pause_point(const char *point)
 	/* the whole 3 s, whatever signal comes meanwhile */
 	for (end = now() + 3; now() < end;)
 		usleep(10000);
+}
+
+/*---------------------------------------------------------------------------*/
+/* systemd */
+
+void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	int fd;
+
+	if (!path || (*path != '/' && *path != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (*path == '@')
+		sa.sun_path[0] = '\0';	/* an abstract socket */
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+		err("warning: cannot tell systemd the service is ready: %s",
+		    strerror(errno));
+	close(fd);
 }

@@ -51,6 +51,12 @@ void block_signals(sigset_t *old);
 void restore_signals(const sigset_t *old);
 
 /*
+ * Tell systemd the service is ready (sd_notify's READY=1 on
+ * $NOTIFY_SOCKET), when run by a Type=notify unit; nothing otherwise.
+ */
+void notify_ready(void);
+
+/*
  * For tests: VMOTION_TEST_KILL=<point> makes the process kill itself with
  * SIGKILL when it reaches <point>, as a power cut or an OOM kill would.
  */

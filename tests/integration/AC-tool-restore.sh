@@ -1,0 +1,98 @@
+#!/bin/bash
+# vmotion restore: a migration started with --no-switch and a low rate, its vmotion table replaced by the plain linear table a boot configuration rebuilds, is loaded again with the same metadata and resumes where it stopped (the kernel's "N of M regions in sync" with N > 0, less copied than the whole), then waits for sync and, --no-switch recorded, does not switch; bytes equal after the switch; a finished record is left alone, a record at "switching" is not restored (exit 1), one whose disk is missing is skipped.
+. "$(dirname "$0")/../lib.sh"
+load_vmotion
+
+len=$((64 * 2048))
+disk=$(sectors $DST)
+end=$(((disk - 24) / 8 * 8))
+wipe $SRC $DST /dev/vdc
+fill $SRC $SRC_OFF $len 91
+hdr() { "$REPO/tests/vmm-header" "$1" "$2" | awk -v f="$3" '$1 == f { print $2 }'; }
+synced() { vm_status "$1" | cut -d/ -f1; }
+# what a boot configuration does: the device, linear on its source
+rebuild() {
+	dmsetup suspend "$1"
+	dmsetup reload "$1" --table "$2"
+	dmsetup resume "$1"
+}
+
+dmsetup create r --table "0 $len linear $SRC $SRC_OFF"
+linear=$(dmsetup table r)
+sum=$(sum_range /dev/mapper/r 0 $len)
+env --default-signal vmotion migrate --no-switch --rate 4M r $DST > /tmp/r.out 2>&1 &
+mig=$!
+wait_migrating r
+for ((i = 0; i < 600; i++)); do
+	[ "$(synced r)" -ge 40 ] && break
+	sleep 0.1
+done
+[ "$(synced r)" -ge 40 ] || fail "the copy did not get to 40 regions: $(vm_status r)"
+kill -INT $mig
+rc=0
+wait $mig || rc=$?
+expect_eq "migrate's exit status after Ctrl-C" 130 $rc
+uuid=$(hdr $DST $end uuid)
+
+log "the device rebuilt linear on its source, as at boot"
+rebuild r "$linear"
+n=$(dd if=$DST bs=512 skip=$((end + 8)) count=8 iflag=direct status=none | tr -d '\0' | wc -c)
+[ "$n" -gt 0 ] || fail "no region recorded in sync on disk"
+expect_eq "header after the rebuild" 1 "$(hdr $DST $end state)"
+grep -q "^state=migrating$" /var/lib/vmotion/r.state || fail "record: $(cat /var/lib/vmotion/r.state)"
+grep -q "^no_switch=1$" /var/lib/vmotion/r.state || fail "record: $(cat /var/lib/vmotion/r.state)"
+grep -q "^rate=4096$" /var/lib/vmotion/r.state || fail "record: $(cat /var/lib/vmotion/r.state)"
+
+log "restore resumes it"
+dmesg -C
+vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore"; }
+cat /tmp/restore.out
+grep -q "^r: segment 0 resumes migration ${uuid:0:8}-.* from its metadata ($DST:$end, copying)$" /tmp/restore.out ||
+	fail "restore did not say it resumes: $(cat /tmp/restore.out)"
+grep -q "^r: in sync; run 'vmotion switch r' to move to the destination$" /tmp/restore.out ||
+	fail "restore did not follow to sync, or switched: $(cat /tmp/restore.out)"
+line=$(dmesg | grep -o "metadata [0-9a-f-]*: [0-9]* of 128 regions in sync" | tail -1)
+[ -n "$line" ] || fail "no load message: $(dmesg | tail -5)"
+log "kernel: $line"
+loaded=$(echo "$line" | awk '{ print $3 }')
+[ "$loaded" -gt 0 ] || fail "the reload resumed nothing: $line"
+dmesg | matches "formatted metadata" && fail "restore formatted the metadata again"
+expect_eq "same migration" "$uuid" "$(hdr $DST $end uuid)"
+expect_eq "copied KiB: what was not in sync" $(((128 - loaded) * 512)) "$(vm_field r 4)"
+expect_eq "rate as recorded" 4096 "$(vm_field r 3)"
+expect_eq "state (--no-switch recorded)" synced "$(vm_state r)"
+expect_eq "table" "0 $len vmotion $(majmin $SRC) $SRC_OFF $(majmin $DST) 0 1024 5 rate 4096 metadata $(majmin $DST) $end" "$(dmsetup table r)"
+vmotion switch r > /dev/null
+expect_eq "header after the switch" 3 "$(hdr $DST $end state)"
+expect_eq "data after the switch" "$sum" "$(sum_range /dev/mapper/r 0 $len)"
+same_range $SRC $SRC_OFF $DST 0 $len
+
+log "a finished migration is left alone"
+vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore with a finished record"; }
+grep -q "^r: its migration to $DST ended (switched); nothing to restore$" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "table" "0 $len linear $(majmin $DST) 0" "$(dmsetup table r)"
+dmsetup remove r
+rm /var/lib/vmotion/r.state
+
+log "a record at switching is not restored"
+wipe $DST
+dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
+vmotion migrate --no-switch s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s"; }
+rebuild s "$linear"
+sed -i 's/^state=.*/state=switching/' /var/lib/vmotion/s.state
+rc=0
+vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+expect_eq "restore's exit status with a record at switching" 1 $rc
+grep -qF "s: not restoring: its record says it was switching to $DST" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
+
+log "a migration whose disk is missing is skipped"
+sed -i -e 's/^state=.*/state=migrating/' -e 's|^dest_path=.*|dest_path=/dev/vdz|' -e 's/^dest_id=.*/dest_id=/' \
+	/var/lib/vmotion/s.state
+vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore with a disk missing"; }
+grep -qF "s: not restoring: its destination (/dev/vdz) is not present" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
+dmsetup remove s
