@@ -19,7 +19,7 @@ sed "s|@SBINDIR@|/usr/local/sbin|" "$REPO/tools/systemd/vmotion-restore.service"
 sed "s|@SBINDIR@|/usr/local/sbin|" "$REPO/tools/systemd/vmotion-migrate@.service" \
 	> /etc/systemd/system/vmotion-migrate@.service
 systemctl daemon-reload
-systemd-analyze verify /etc/systemd/system/vmotion-restore.service > /tmp/verify.out 2>&1 ||
+systemd-analyze verify --man=no /etc/systemd/system/vmotion-restore.service > /tmp/verify.out 2>&1 ||
 	fail "systemd-analyze verify: $(cat /tmp/verify.out)"
 
 dmsetup create rs --table "0 $len linear /dev/vda 2048"
