@@ -5,7 +5,7 @@ load_vmotion
 
 len=$((64 * 2048))
 disk=$(sectors $DST)
-va=$(majmin /dev/vda) vb=$(majmin /dev/vdb) vc=$(majmin /dev/vdc) vd=$(majmin /dev/vdd)
+va=$(majmin /dev/vda) vb=$(majmin /dev/vdb) vc=$(majmin /dev/vdc)
 wipe $SRC $DST /dev/vdc /dev/vdd
 fill $SRC $SRC_OFF $len 81
 hdr() { "$REPO/tests/vmm-header" "$1" "$2" | awk -v f="$3" '$1 == f { print $2 }'; }
