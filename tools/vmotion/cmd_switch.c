@@ -412,7 +412,7 @@ static int abort_suspended(const char *name, const struct device *d,
 		return -1;
 	}
 	if (resume(name)) {
-		err("%s: resume on the source failed (see dmesg); back to the vmotion table",
+		err("%s: resume with the linear table failed (see dmesg); the old table stays",
 		    name);
 		unmark(name, m, d->nr, DM_VMM_ABORTED);
 		back_out(name, d);
