@@ -55,6 +55,7 @@ struct dm_vmm {
 	__le64 *synced_disk;
 	__le64 *synced_stage;
 	unsigned long *synced_dirty;	/* blocks the next commit writes */
+	unsigned long nr_recorded;	/* bits of @synced_disk after a commit */
 
 	__le64 *intent_img;
 	unsigned long *intent_on;
@@ -314,6 +315,7 @@ static int format(struct dm_vmm *md)
 	memset(md->synced_disk, 0, md->nr_blocks * DM_VMM_BLOCK_SIZE);
 	memset(md->synced_stage, 0, md->nr_blocks * DM_VMM_BLOCK_SIZE);
 	memset(md->intent_img, 0, md->nr_blocks * DM_VMM_BLOCK_SIZE);
+	md->nr_recorded = 0;
 	r = md_rw(md, REQ_OP_WRITE, md->synced_disk, bitmap_sector(md, 0, 0),
 		  md->nr_blocks * DM_VMM_BLOCK_SECTORS) ?:
 	    md_rw(md, REQ_OP_WRITE, md->intent_img, bitmap_sector(md, 1, 0),
@@ -393,6 +395,7 @@ static int read_header(struct dm_vmm *md, bool may_format, const char **error)
 
 static int read_bitmaps(struct dm_vmm *md, const char **error)
 {
+	unsigned long i;
 	int r;
 
 	r = md_rw(md, REQ_OP_READ, md->synced_disk, bitmap_sector(md, 0, 0),
@@ -405,6 +408,9 @@ static int read_bitmaps(struct dm_vmm *md, const char **error)
 	}
 	memcpy(md->synced_stage, md->synced_disk,
 	       md->nr_blocks * DM_VMM_BLOCK_SIZE);
+	md->nr_recorded = 0;
+	for (i = 0; i < md->nr_words; i++)
+		md->nr_recorded += hweight64(le64_to_cpu(md->synced_disk[i]));
 	bitmap_zero(md->synced_dirty, md->nr_blocks);
 	bitmap_zero(md->intent_dirty, md->nr_blocks);
 	bitmap_zero(md->touched, md->geo.nr_regions);
@@ -608,12 +614,17 @@ EXPORT_SYMBOL_GPL(dm_vmm_write_synced);
 
 void dm_vmm_synced_end(struct dm_vmm *md)
 {
-	unsigned long b, i;
+	unsigned long b, i, n = md->nr_recorded;
 
-	for_each_set_bit(b, md->synced_dirty, md->nr_blocks)
+	for_each_set_bit(b, md->synced_dirty, md->nr_blocks) {
 		for (i = b * WORDS_PER_BLOCK;
-		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++)
+		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
+			n -= hweight64(le64_to_cpu(md->synced_disk[i]));
 			md->synced_disk[i] = md->synced_stage[i];
+			n += hweight64(le64_to_cpu(md->synced_disk[i]));
+		}
+	}
+	WRITE_ONCE(md->nr_recorded, n);
 	bitmap_zero(md->synced_dirty, md->nr_blocks);
 }
 EXPORT_SYMBOL_GPL(dm_vmm_synced_end);
@@ -623,6 +634,12 @@ bool dm_vmm_disk_synced(struct dm_vmm *md, unsigned long region)
 	return img_test(md->synced_disk, region);
 }
 EXPORT_SYMBOL_GPL(dm_vmm_disk_synced);
+
+unsigned long dm_vmm_nr_recorded(struct dm_vmm *md)
+{
+	return READ_ONCE(md->nr_recorded);
+}
+EXPORT_SYMBOL_GPL(dm_vmm_nr_recorded);
 
 /*---------------------------------------------------------------------------*/
 /* Write intent */

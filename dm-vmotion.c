@@ -1591,6 +1591,7 @@ static const char *vm_md_state(struct vmotion *v)
  * <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  * <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  * <metadata> <write-intent bits> <metadata blocks written>
+ * <regions recorded in sync>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -1613,9 +1614,10 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       atomic_read(&v->source_errors),
 		       (unsigned long long)atomic64_read(&v->held_writes),
 		       vm_paused_by(v));
-		DMEMIT(" %s %lu %llu", vm_md_state(v),
+		DMEMIT(" %s %lu %llu %lu", vm_md_state(v),
 		       v->md ? dm_vmm_nr_intents(v->md) : 0,
-		       v->md ? (unsigned long long)dm_vmm_blocks_written(v->md) : 0);
+		       v->md ? (unsigned long long)dm_vmm_blocks_written(v->md) : 0,
+		       v->md ? dm_vmm_nr_recorded(v->md) : 0);
 		break;
 
 	case STATUSTYPE_TABLE:

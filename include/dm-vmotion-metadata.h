@@ -120,6 +120,8 @@ int dm_vmm_write_synced(struct dm_vmm *md);
 void dm_vmm_synced_end(struct dm_vmm *md);
 /* May @region be recorded in sync on disk?  Caller's lock. */
 bool dm_vmm_disk_synced(struct dm_vmm *md, unsigned long region);
+/* Regions recorded in sync by the last commit; any context. */
+unsigned long dm_vmm_nr_recorded(struct dm_vmm *md);
 
 /*
  * Write intent.  A bit is "on" once it is on stable storage.  Setting:
