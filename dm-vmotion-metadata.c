@@ -417,11 +417,11 @@ static int read_bitmaps(struct dm_vmm *md, const char **error)
 	return 0;
 }
 
-struct dm_vmm *dm_vmm_open(struct block_device *bdev, sector_t offset,
-			   const struct dm_vmm_geometry *g, const char **error)
+/* A context for @g with zeroed bitmaps, no device and no I/O yet. */
+static struct dm_vmm *md_create(const struct dm_vmm_geometry *g,
+				const char **error)
 {
 	struct dm_vmm *md;
-	int r;
 
 	if (g->nr_regions > DM_VMM_MAX_REGIONS) {
 		*error = "Too many regions for metadata: use a larger region size";
@@ -432,19 +432,31 @@ struct dm_vmm *dm_vmm_open(struct block_device *bdev, sector_t offset,
 		*error = "Cannot allocate metadata context";
 		return ERR_PTR(-ENOMEM);
 	}
-	md->bdev = bdev;
-	md->offset = offset;
 	md->geo = *g;
 	md->nr_blocks = dm_vmm_bitmap_blocks(g->nr_regions);
 	md->nr_words = DIV_ROUND_UP(g->nr_regions, 64);
 	mutex_init(&md->io_lock);
 	atomic64_set(&md->blocks_written, 0);
 
-	r = md_alloc(md);
-	if (r) {
+	if (md_alloc(md)) {
+		md_free(md);
 		*error = "Cannot allocate metadata bitmaps";
-		goto bad;
+		return ERR_PTR(-ENOMEM);
 	}
+	return md;
+}
+
+struct dm_vmm *dm_vmm_open(struct block_device *bdev, sector_t offset,
+			   const struct dm_vmm_geometry *g, const char **error)
+{
+	struct dm_vmm *md;
+	int r;
+
+	md = md_create(g, error);
+	if (IS_ERR(md))
+		return md;
+	md->bdev = bdev;
+	md->offset = offset;
 	md->io = dm_io_client_create();
 	if (IS_ERR(md->io)) {
 		r = PTR_ERR(md->io);
@@ -471,6 +483,35 @@ void dm_vmm_close(struct dm_vmm *md)
 	md_free(md);
 }
 EXPORT_SYMBOL_GPL(dm_vmm_close);
+
+#if IS_ENABLED(CONFIG_DM_VMOTION_KUNIT_TEST)
+/*
+ * For the KUnit tests alone (tests/kunit/dm_vmotion_metadata_kunit.c): a
+ * context with no device, for the functions that do no I/O, and the
+ * images of the in-sync bitmap (as on disk) and of the write-intent bitmap
+ * that dm_vmm_open() would have read.  An ERR_PTR on failure; freed with
+ * dm_vmm_close().
+ */
+struct dm_vmm *dm_vmm_create_for_test(const struct dm_vmm_geometry *g)
+{
+	const char *error;
+
+	return md_create(g, &error);
+}
+EXPORT_SYMBOL_GPL(dm_vmm_create_for_test);
+
+__le64 *dm_vmm_synced_img_for_test(struct dm_vmm *md)
+{
+	return md->synced_disk;
+}
+EXPORT_SYMBOL_GPL(dm_vmm_synced_img_for_test);
+
+__le64 *dm_vmm_intent_img_for_test(struct dm_vmm *md)
+{
+	return md->intent_img;
+}
+EXPORT_SYMBOL_GPL(dm_vmm_intent_img_for_test);
+#endif
 
 int dm_vmm_reload(struct dm_vmm *md, const char **error)
 {

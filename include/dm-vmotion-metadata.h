@@ -149,4 +149,11 @@ bool dm_vmm_test_and_clear_touched(struct dm_vmm *md, unsigned long region);
 /* Metadata blocks written so far (header and bitmaps) */
 u64 dm_vmm_blocks_written(struct dm_vmm *md);
 
+#if IS_ENABLED(CONFIG_DM_VMOTION_KUNIT_TEST)
+/* For the KUnit tests alone: see dm-vmotion-metadata.c. */
+struct dm_vmm *dm_vmm_create_for_test(const struct dm_vmm_geometry *g);
+__le64 *dm_vmm_synced_img_for_test(struct dm_vmm *md);
+__le64 *dm_vmm_intent_img_for_test(struct dm_vmm *md);
+#endif
+
 #endif /* DM_VMOTION_METADATA_H */
