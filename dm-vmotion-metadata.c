@@ -56,6 +56,7 @@ struct dm_vmm {
 	__le64 *synced_stage;
 	unsigned long *synced_dirty;	/* blocks the next commit writes */
 	unsigned long nr_recorded;	/* bits of @synced_disk after a commit */
+	unsigned long dirty_recorded;	/* of them, in the dirty blocks */
 
 	__le64 *intent_img;
 	unsigned long *intent_on;
@@ -113,7 +114,7 @@ int dm_vmm_header_decode(const void *block, struct dm_vmm_header *h,
 	if (!memchr_inv(block, 0, DM_VMM_BLOCK_SIZE))
 		return -ENODATA;
 	if (le64_to_cpu(dh->magic) != DM_VMM_MAGIC) {
-		*why = "Metadata has no vmotion header (bad magic): wipe it to start a new migration";
+		*why = "Metadata has no vmotion header (bad magic)";
 		return -EINVAL;
 	}
 	if (le32_to_cpu(dh->csum) != dm_vmm_header_csum(block)) {
@@ -139,9 +140,14 @@ int dm_vmm_header_decode(const void *block, struct dm_vmm_header *h,
 	h->dest_size = le64_to_cpu(dh->dest_size);
 	h->bitmap_blocks = le64_to_cpu(dh->bitmap_blocks);
 	h->generation = le64_to_cpu(dh->generation);
-	if (h->state < DM_VMM_COPYING || h->state > DM_VMM_FAILED || h->flags) {
-		DMERR("metadata state %u, flags %#x", h->state, h->flags);
-		*why = "Metadata header has an unknown state or flags";
+	if (h->state < DM_VMM_COPYING || h->state > DM_VMM_FAILED) {
+		DMERR("metadata state %u is unknown", h->state);
+		*why = "Metadata header has an unknown state";
+		return -EINVAL;
+	}
+	if (h->flags) {
+		DMERR("metadata flags %#x are unknown", h->flags);
+		*why = "Metadata header has unknown flags";
 		return -EINVAL;
 	}
 	if (h->bitmap_blocks != dm_vmm_bitmap_blocks(h->nr_regions)) {
@@ -183,7 +189,7 @@ EXPORT_SYMBOL_GPL(dm_vmm_header_check);
 /* I/O */
 
 /* Read or write @sectors at @sector of the metadata area from/to @buf. */
-static int md_rw(struct dm_vmm *md, enum req_op op, void *buf, sector_t sector,
+static int md_rw(struct dm_vmm *md, blk_opf_t opf, void *buf, sector_t sector,
 		 sector_t sectors)
 {
 	struct dm_io_region where = {
@@ -192,7 +198,7 @@ static int md_rw(struct dm_vmm *md, enum req_op op, void *buf, sector_t sector,
 		.count = sectors,
 	};
 	struct dm_io_request req = {
-		.bi_opf = op | REQ_SYNC | REQ_META | REQ_PRIO,
+		.bi_opf = opf | REQ_SYNC | REQ_META | REQ_PRIO,
 		.notify.fn = NULL,
 		.client = md->io,
 	};
@@ -209,12 +215,12 @@ static int md_rw(struct dm_vmm *md, enum req_op op, void *buf, sector_t sector,
 	r = vm_dm_io(&req, &where, &error_bits);
 	if (r) {
 		DMERR_LIMIT("%s of metadata sectors %llu+%llu failed (error %d)",
-			    op == REQ_OP_READ ? "read" : "write",
+			    op_is_write(opf) ? "write" : "read",
 			    (unsigned long long)where.sector,
 			    (unsigned long long)sectors, r);
 		return r;
 	}
-	if (op == REQ_OP_WRITE)
+	if (op_is_write(opf))
 		atomic64_add(sectors / DM_VMM_BLOCK_SECTORS, &md->blocks_written);
 	return 0;
 }
@@ -558,7 +564,8 @@ unsigned long dm_vmm_load(struct dm_vmm *md, struct dm_vmb *vmb)
 			continue;
 		for (start = r; r + 1 < nr && img_test(md->synced_disk, r + 1) &&
 		     !img_test(md->intent_img, r + 1); r++)
-			;
+			if (!(r % DM_VMM_REGIONS_PER_BLOCK))
+				cond_resched();
 		dm_vmb_set_synced(vmb, start, r + 1 - start);
 	}
 	md->nr_intents = intents;
@@ -587,8 +594,12 @@ int dm_vmm_set_state(struct dm_vmm *md, enum dm_vmm_state state)
 	mutex_lock(&md->io_lock);
 	/* the tool writes switched and aborted while the device is suspended */
 	r = md_rw(md, REQ_OP_READ, md->hdr_block, 0, DM_VMM_BLOCK_SECTORS);
-	if (!r && !dm_vmm_header_decode(md->hdr_block, &h, &why) &&
-	    (h.state == DM_VMM_SWITCHED || h.state == DM_VMM_ABORTED)) {
+	if (!r && (dm_vmm_header_decode(md->hdr_block, &h, &why) ||
+		   memcmp(h.uuid, md->hdr.uuid, sizeof(h.uuid)))) {
+		/* wiped or formatted again: no longer this migration's */
+		r = -ESTALE;
+	} else if (!r && (h.state == DM_VMM_SWITCHED ||
+			  h.state == DM_VMM_ABORTED)) {
 		md->hdr.state = h.state;
 		r = -ESTALE;
 	}
@@ -628,10 +639,15 @@ void dm_vmm_synced_begin(struct dm_vmm *md)
 {
 	unsigned long b, i;
 
-	for_each_set_bit(b, md->synced_dirty, md->nr_blocks)
+	md->dirty_recorded = 0;
+	for_each_set_bit(b, md->synced_dirty, md->nr_blocks) {
 		for (i = b * WORDS_PER_BLOCK;
-		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++)
+		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
+			md->dirty_recorded +=
+				hweight64(le64_to_cpu(md->synced_disk[i]));
 			md->synced_disk[i] |= md->synced_stage[i];
+		}
+	}
 }
 EXPORT_SYMBOL_GPL(dm_vmm_synced_begin);
 
@@ -655,12 +671,11 @@ EXPORT_SYMBOL_GPL(dm_vmm_write_synced);
 
 void dm_vmm_synced_end(struct dm_vmm *md)
 {
-	unsigned long b, i, n = md->nr_recorded;
+	unsigned long b, i, n = md->nr_recorded - md->dirty_recorded;
 
 	for_each_set_bit(b, md->synced_dirty, md->nr_blocks) {
 		for (i = b * WORDS_PER_BLOCK;
 		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
-			n -= hweight64(le64_to_cpu(md->synced_disk[i]));
 			md->synced_disk[i] = md->synced_stage[i];
 			n += hweight64(le64_to_cpu(md->synced_disk[i]));
 		}

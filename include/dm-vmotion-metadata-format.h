@@ -59,7 +59,7 @@ struct dm_vmm_disk_header {
 	__le64 dest_size;	/* of the destination at format: informative */
 	__le64 bitmap_blocks;	/* blocks of each bitmap */
 	__le64 generation;	/* header writes so far */
-} __attribute__((packed));
+};
 
 /* Blocks of one bitmap for @nr_regions regions */
 static inline __u64 dm_vmm_bitmap_blocks(__u64 nr_regions)

@@ -55,7 +55,7 @@ struct dm_vmm_header {
 };
 
 /* Most regions metadata keeps: 16 MiB per bitmap */
-#define DM_VMM_MAX_REGIONS	(1UL << 27)
+#define DM_VMM_MAX_REGIONS	BIT(27)
 
 /* The format's checksum of a header sector (csum field taken as zero). */
 u32 dm_vmm_header_csum(const void *sector);
@@ -127,14 +127,15 @@ unsigned long dm_vmm_nr_recorded(struct dm_vmm *md);
  * Write intent.  A bit is "on" once it is on stable storage.  Setting:
  * dm_vmm_stage_intent() for each region, dm_vmm_write_intents(), then
  * dm_vmm_intent_set_on() for each.  Clearing: dm_vmm_clear_intent()
- * (caller's lock; off at once), then dm_vmm_write_intents().
+ * (caller's lock, and from the committing thread: it changes the image
+ * the next write sends; off at once), then dm_vmm_write_intents().
  */
 bool dm_vmm_intent_on(struct dm_vmm *md, unsigned long region);
 void dm_vmm_stage_intent(struct dm_vmm *md, unsigned long region);
 int dm_vmm_write_intents(struct dm_vmm *md);
 void dm_vmm_intent_set_on(struct dm_vmm *md, unsigned long region);
 void dm_vmm_clear_intent(struct dm_vmm *md, unsigned long region);
-/* The first region in [@region, @end) whose bit is on, or @end. */
+/* The first region in [@region, @end) whose bit is on, or @end (capped at the number of regions). */
 unsigned long dm_vmm_next_intent(struct dm_vmm *md, unsigned long region,
 				 unsigned long end);
 unsigned long dm_vmm_nr_intents(struct dm_vmm *md);

@@ -82,7 +82,10 @@ broken "a torn header" "Metadata header checksum is wrong (torn or corrupted hea
 broken "an unknown version" "Metadata version is not supported"
 dmesg | matches "metadata version 2, this module knows 1" || fail "version not named in the log"
 "$REPO/tests/vmm-header" $MD 0 state=9
-broken "an unknown state" "Metadata header has an unknown state or flags"
+broken "an unknown state" "Metadata header has an unknown state"
+dmesg | matches "metadata state 9 is unknown" || fail "state not named in the log"
+"$REPO/tests/vmm-header" $MD 0 flags=4
+broken "unknown flags" "Metadata header has unknown flags"
 "$REPO/tests/vmm-header" $MD 0 region_size=4096
 broken "another region size" "Metadata was made for another region size"
 dmesg | matches "metadata was made for region size 4096, the table has 2048" || fail "values not in the log"

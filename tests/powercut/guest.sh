@@ -25,7 +25,7 @@ MD=/dev/vdc
 regions=256 region=2048
 len=$((regions * region))
 blocks=$((len / 8 * 3 / 4))
-table="0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF $region 5 rate 24576 metadata $MD 0"
+table="0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF $region 5 rate 16384 metadata $MD 0"
 writer=$REPO/tests/powercut/writer
 
 if [ "$point" = start ]; then
@@ -36,11 +36,13 @@ if [ "$point" = start ]; then
 	fill $SRC $SRC_OFF $len "$boot"
 	dmesg -C
 	dmsetup create pc --table "$table"
+	dmsetup message pc 0 pause
 	dmesg | matches "formatted metadata" || fail "not formatted: $(dmesg | tail -3)"
 	loaded=0
 else
 	dmesg -C
 	dmsetup create pc --table "$table"
+	dmsetup message pc 0 pause
 	line=$(dmesg | grep -o "[0-9]* of $regions regions in sync, [0-9]* with a write-intent bit" | tail -1)
 	[ -n "$line" ] || fail "no load message: $(dmesg | tail -3)"
 	read -r loaded _ _ _ _ _ intents _ <<< "$line"
@@ -60,8 +62,17 @@ fi
 	done
 ) &
 sampler=$!
-python3 "$writer" write /dev/mapper/pc $blocks 4 "$boot" "$out/wlog.$boot" &
+python3 "$writer" write /dev/mapper/pc $blocks 4 "$boot" "$out/wlog.$boot" 2> "$out/writer-$boot.err" &
 wpid=$!
+# the copy goes on once the writer is writing (python takes its time to
+# start in a guest)
+for ((i = 0; i < 1200; i++)); do
+	[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] && break
+	kill -0 $wpid 2>/dev/null || fail "the writer died: $(cat "$out/writer-$boot.err")"
+	sleep 0.1
+done
+[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] || fail "the writer did not get going in 120 s"
+dmsetup message pc 0 resume
 
 synced() { vm_status pc | cut -d/ -f1; }
 wait_synced_count() {
@@ -73,7 +84,7 @@ wait_synced_count() {
 	done
 	fail "not $want regions in sync in 300 s: $(vm_status pc)"
 }
-cut() {
+power_cut() {
 	echo "PASS boot $boot ($point): cut with $(vm_status pc)" >> "$result"
 	log "boot $boot: power cut ($(vm_status pc 2>/dev/null || echo suspended))"
 	touch "$out/cut"
@@ -90,12 +101,12 @@ start|middle|late)
 	wait_synced_count $((regions * frac / 100))
 	# and a random moment after it
 	sleep "0.$((RANDOM % 10))"
-	cut
+	power_cut
 	;;
 switch)
 	wait_state pc synced 600
 	dmsetup suspend pc
-	cut
+	power_cut
 	;;
 final)
 	wait_state pc synced 600
