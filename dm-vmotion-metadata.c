@@ -55,6 +55,7 @@ struct dm_vmm {
 	__le64 *synced_disk;
 	__le64 *synced_stage;
 	unsigned long *synced_dirty;	/* blocks the next commit writes */
+	unsigned long *synced_todo;	/* of them, those not written yet */
 	unsigned long nr_recorded;	/* bits of @synced_disk after a commit */
 	unsigned long dirty_recorded;	/* of them, in the dirty blocks */
 
@@ -279,6 +280,7 @@ static void md_free(struct dm_vmm *md)
 	kvfree(md->synced_disk);
 	kvfree(md->synced_stage);
 	bitmap_free(md->synced_dirty);
+	bitmap_free(md->synced_todo);
 	kvfree(md->intent_img);
 	kvfree(md->intent_on);
 	bitmap_free(md->intent_dirty);
@@ -300,13 +302,15 @@ static int md_alloc(struct dm_vmm *md)
 	md->synced_stage = vzalloc(bytes);
 	md->intent_img = vzalloc(bytes);
 	md->synced_dirty = bitmap_zalloc(md->nr_blocks, GFP_KERNEL);
+	md->synced_todo = bitmap_zalloc(md->nr_blocks, GFP_KERNEL);
 	md->intent_dirty = bitmap_zalloc(md->nr_blocks, GFP_KERNEL);
 	md->intent_on = kvcalloc(BITS_TO_LONGS(md->geo.nr_regions),
 				 sizeof(long), gfp);
 	md->touched = kvcalloc(BITS_TO_LONGS(md->geo.nr_regions),
 			       sizeof(long), gfp);
 	if (!md->hdr_block || !md->synced_disk || !md->synced_stage ||
-	    !md->intent_img || !md->synced_dirty || !md->intent_dirty ||
+	    !md->intent_img || !md->synced_dirty || !md->synced_todo ||
+	    !md->intent_dirty ||
 	    !md->intent_on || !md->touched)
 		return -ENOMEM;
 	return 0;
@@ -401,7 +405,6 @@ static int read_header(struct dm_vmm *md, bool may_format, const char **error)
 
 static int read_bitmaps(struct dm_vmm *md, const char **error)
 {
-	unsigned long i;
 	int r;
 
 	r = md_rw(md, REQ_OP_READ, md->synced_disk, bitmap_sector(md, 0, 0),
@@ -414,9 +417,6 @@ static int read_bitmaps(struct dm_vmm *md, const char **error)
 	}
 	memcpy(md->synced_stage, md->synced_disk,
 	       md->nr_blocks * DM_VMM_BLOCK_SIZE);
-	md->nr_recorded = 0;
-	for (i = 0; i < md->nr_words; i++)
-		md->nr_recorded += hweight64(le64_to_cpu(md->synced_disk[i]));
 	bitmap_zero(md->synced_dirty, md->nr_blocks);
 	bitmap_zero(md->intent_dirty, md->nr_blocks);
 	bitmap_zero(md->touched, md->geo.nr_regions);
@@ -524,11 +524,34 @@ int dm_vmm_reload(struct dm_vmm *md, const char **error)
 	int r;
 
 	mutex_lock(&md->io_lock);
-	r = read_header(md, false, error) ?: read_bitmaps(md, error);
+	md->formatted = false;
+	r = read_header(md, true, error);
+	if (!r && !md->formatted)
+		r = read_bitmaps(md, error);
 	mutex_unlock(&md->io_lock);
 	return r;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_reload);
+
+int dm_vmm_read_state(struct dm_vmm *md)
+{
+	struct dm_vmm_header h;
+	const char *why;
+	int r;
+
+	mutex_lock(&md->io_lock);
+	r = md_rw(md, REQ_OP_READ, md->hdr_block, 0, DM_VMM_BLOCK_SECTORS);
+	if (!r) {
+		if (dm_vmm_header_decode(md->hdr_block, &h, &why) ||
+		    memcmp(h.uuid, md->hdr.uuid, sizeof(h.uuid)))
+			r = -ESTALE;
+		else
+			r = h.state;
+	}
+	mutex_unlock(&md->io_lock);
+	return r;
+}
+EXPORT_SYMBOL_GPL(dm_vmm_read_state);
 
 static bool img_test(const __le64 *img, unsigned long r)
 {
@@ -551,6 +574,9 @@ unsigned long dm_vmm_load(struct dm_vmm *md, struct dm_vmb *vmb)
 
 	dm_vmb_clear_synced(vmb, 0, nr);
 	bitmap_zero(md->intent_on, nr);
+	md->nr_recorded = 0;
+	for (r = 0; r < md->nr_words; r++)
+		md->nr_recorded += hweight64(le64_to_cpu(md->synced_disk[r]));
 	for (r = 0; r < nr; r++) {
 		if (!(r % DM_VMM_REGIONS_PER_BLOCK))
 			cond_resched();
@@ -635,53 +661,58 @@ bool dm_vmm_stage_synced(struct dm_vmm *md, struct dm_vmb *vmb)
 }
 EXPORT_SYMBOL_GPL(dm_vmm_stage_synced);
 
-void dm_vmm_synced_begin(struct dm_vmm *md)
+bool dm_vmm_synced_begin(struct dm_vmm *md, unsigned long *block)
 {
-	unsigned long b, i;
+	unsigned long b = find_next_bit(md->synced_dirty, md->nr_blocks, *block);
+	unsigned long i;
 
-	md->dirty_recorded = 0;
-	for_each_set_bit(b, md->synced_dirty, md->nr_blocks) {
-		for (i = b * WORDS_PER_BLOCK;
-		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
-			md->dirty_recorded +=
-				hweight64(le64_to_cpu(md->synced_disk[i]));
-			md->synced_disk[i] |= md->synced_stage[i];
-		}
+	if (!*block)
+		md->dirty_recorded = 0;
+	if (b >= md->nr_blocks)
+		return false;
+	for (i = b * WORDS_PER_BLOCK;
+	     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
+		md->dirty_recorded += hweight64(le64_to_cpu(md->synced_disk[i]));
+		md->synced_disk[i] |= md->synced_stage[i];
 	}
+	*block = b + 1;
+	return true;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_synced_begin);
 
 int dm_vmm_write_synced(struct dm_vmm *md)
 {
-	unsigned long *todo;
 	int r;
 
-	todo = bitmap_alloc(md->nr_blocks, GFP_NOIO);
-	if (!todo)
-		return -ENOMEM;
 	mutex_lock(&md->io_lock);
 	/* synced_dirty stays as it is for dm_vmm_synced_end() */
-	bitmap_copy(todo, md->synced_dirty, md->nr_blocks);
-	r = write_dirty(md, 0, md->synced_stage, todo) ?: md_flush(md);
+	bitmap_copy(md->synced_todo, md->synced_dirty, md->nr_blocks);
+	r = write_dirty(md, 0, md->synced_stage, md->synced_todo) ?:
+	    md_flush(md);
 	mutex_unlock(&md->io_lock);
-	bitmap_free(todo);
 	return r;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_write_synced);
 
-void dm_vmm_synced_end(struct dm_vmm *md)
+bool dm_vmm_synced_end(struct dm_vmm *md, unsigned long *block)
 {
-	unsigned long b, i, n = md->nr_recorded - md->dirty_recorded;
+	unsigned long b = find_next_bit(md->synced_dirty, md->nr_blocks, *block);
+	unsigned long i, n;
 
-	for_each_set_bit(b, md->synced_dirty, md->nr_blocks) {
-		for (i = b * WORDS_PER_BLOCK;
-		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
-			md->synced_disk[i] = md->synced_stage[i];
-			n += hweight64(le64_to_cpu(md->synced_disk[i]));
-		}
+	if (!*block)
+		md->nr_recorded -= md->dirty_recorded;
+	if (b >= md->nr_blocks)
+		return false;
+	n = md->nr_recorded;
+	for (i = b * WORDS_PER_BLOCK;
+	     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
+		md->synced_disk[i] = md->synced_stage[i];
+		n += hweight64(le64_to_cpu(md->synced_disk[i]));
 	}
 	WRITE_ONCE(md->nr_recorded, n);
-	bitmap_zero(md->synced_dirty, md->nr_blocks);
+	__clear_bit(b, md->synced_dirty);
+	*block = b + 1;
+	return true;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_synced_end);
 

@@ -61,6 +61,10 @@ struct dm_vmm_disk_header {
 	__le64 generation;	/* header writes so far */
 };
 
+/* No padding anywhere: the same layout for every compiler and ABI */
+_Static_assert(sizeof(struct dm_vmm_disk_header) == 112,
+	       "dm_vmm_disk_header is 112 bytes");
+
 /* Blocks of one bitmap for @nr_regions regions */
 static inline __u64 dm_vmm_bitmap_blocks(__u64 nr_regions)
 {

@@ -53,6 +53,8 @@ dmsetup suspend md
 read -r n k < <(vm_status md | awk '{ split($1, a, "/"); print a[1], $11 }')
 dmsetup remove md
 log "at the stop: $n regions in sync, $k write-intent bits"
+# nothing in flight and both devices flushed by the suspend: no bit is left
+expect_eq "write-intent bits after a clean stop" 0 "$k"
 dmesg -C
 start_migration md $len 2048 metadata $MD $MD_OFF
 line=$(dmesg | grep -o "metadata [0-9a-f-]*: [0-9]* of 64 regions in sync, [0-9]* with a write-intent bit" | tail -1)

@@ -30,6 +30,7 @@ log "bad arguments"
 refused "$base 1 metadata" "Feature argument 'metadata' needs a device and an offset"
 refused "$base 2 metadata $MD" "Feature argument 'metadata' needs a device and an offset"
 refused "$base 3 metadata $MD x1" "Invalid metadata offset"
+refused "$base 3 metadata $MD 1" "Metadata offset is not a multiple of 4 KiB"
 refused "$base 3 metadata /dev/nonexistent 0" "Error opening metadata device"
 refused "$base 6 metadata $MD 0 metadata $MD 64" "Duplicate feature argument 'metadata'"
 mdsize=$(( $(sectors $MD) ))
@@ -104,6 +105,42 @@ dmsetup reload rf --table "$base 3 metadata $MD 0"
 dmsetup resume rf
 wait_state rf synced 60
 expect_eq "resumed in sync: nothing copied" 0 "$(vm_field rf 4)"
+dmsetup reload rf --table "$linear"
+dmsetup resume rf
+
+log "the header changes while the device is suspended"
+dmsetup reload rf --table "$base 3 metadata $MD 0"
+dmsetup resume rf
+wait_state rf synced 60
+dmsetup suspend rf
+"$REPO/tests/vmm-header" $MD 0 state=switched
+dmesg -C
+dmsetup resume rf 2> /tmp/err && fail "resumed on the source although the metadata says switched"
+dmesg | matches "metadata records a switched migration: the destination holds the data, not resuming on the source" ||
+	fail "no message: $(dmesg | tail -3)"
+dmsetup info rf | matches "State: *SUSPENDED" || fail "not suspended"
+"$REPO/tests/vmm-header" $MD 0 state=synced
+dmsetup resume rf
+expect_eq "metadata kept after the switch was backed out" ok "$(vm_field rf 9)"
+dmsetup suspend rf
+"$REPO/tests/vmm-header" $MD 0 state=aborted
+dmsetup resume rf
+expect_eq "metadata after an abort was recorded" off "$(vm_field rf 9)"
+expect_eq "header left aborted" 4 "$("$REPO/tests/vmm-header" $MD 0 | awk '$1 == "state" { print $2 }')"
+dmsetup reload rf --table "$linear"
+dmsetup resume rf
+log "an area abandoned between the load and the resume is formatted at the resume"
+wipe $DST
+dmsetup reload rf --table "$base 3 metadata $MD 0"
+uuid=$("$REPO/tests/vmm-header" $MD 0 | awk '$1 == "uuid" { print $2 }')
+"$REPO/tests/vmm-header" $MD 0 state=aborted
+dmesg -C
+dmsetup resume rf
+dmesg | matches "records an aborted migration: starting a new one" || fail "no format at the resume: $(dmesg | tail -3)"
+[ "$("$REPO/tests/vmm-header" $MD 0 | awk '$1 == "uuid" { print $2 }')" != "$uuid" ] || fail "same uuid"
+wait_state rf synced 120
+expect_eq "copied: everything" $((32 * 1024)) "$(vm_field rf 4)"
+same_range $SRC $SRC_OFF $DST $DST_OFF $len
 dmsetup reload rf --table "$linear"
 dmsetup resume rf
 

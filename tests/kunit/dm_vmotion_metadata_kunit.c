@@ -816,7 +816,7 @@ static void synced_commit_begin_end(struct kunit *test)
 	unsigned long *old = alloc_bits(test);
 	unsigned long *new = alloc_bits(test);
 	unsigned long *both = alloc_bits(test);
-	unsigned long r, n, first = 0;
+	unsigned long r, n, blk, first = 0;
 
 	set_synced_ranges(dm_vmm_synced_img_for_test(md), old);
 	KUNIT_EXPECT_EQ(test, dm_vmm_load(md, vmb), 0UL);
@@ -838,11 +838,18 @@ static void synced_commit_begin_end(struct kunit *test)
 	n = disk_mismatches(md, old, &first);
 	KUNIT_EXPECT_EQ_MSG(test, n, 0UL, "staged: first wrong region %lu", first);
 
-	dm_vmm_synced_begin(md);
+	/* a block a call: two changed blocks here */
+	blk = 0;
+	KUNIT_EXPECT_TRUE(test, dm_vmm_synced_begin(md, &blk));
+	KUNIT_EXPECT_TRUE(test, dm_vmm_synced_begin(md, &blk));
+	KUNIT_EXPECT_FALSE(test, dm_vmm_synced_begin(md, &blk));
 	n = disk_mismatches(md, both, &first);
 	KUNIT_EXPECT_EQ_MSG(test, n, 0UL, "begun: first wrong region %lu", first);
 
-	dm_vmm_synced_end(md);
+	blk = 0;
+	while (dm_vmm_synced_end(md, &blk))
+		;
+	KUNIT_EXPECT_EQ(test, dm_vmm_nr_recorded(md), bitmap_weight(new, NR));
 	n = disk_mismatches(md, new, &first);
 	KUNIT_EXPECT_EQ_MSG(test, n, 0UL, "ended: first wrong region %lu", first);
 
