@@ -1129,8 +1129,8 @@ static void md_stop(struct vmotion *v, bool error, const char *why)
 	    dm_vmm_set_state(v->md, DM_VMM_FAILED) : 0;
 	if (r && r != -ESTALE && !test_bit(VM_FAILED, &v->flags) &&
 	    dest_in_path(v)) {
-		DMERR("%s: metadata cannot record the failure: writes still go to both devices; wipe the metadata before using it again",
-		      vm_name(v));
+		DMERR("%s: %s", vm_name(v),
+		      "metadata cannot record the failure: writes still go to both devices; wipe the metadata before using it again");
 		mirror = true;
 	}
 	spin_lock_irq(&v->lock);
@@ -1605,8 +1605,8 @@ static int vmotion_preresume(struct dm_target *ti)
 
 	r = dm_vmm_read_state(v->md);
 	if (r == DM_VMM_SWITCHED) {
-		DMERR("%s: metadata records a switched migration: the destination holds the data, not resuming on the source",
-		      vm_name(v));
+		DMERR("%s: %s", vm_name(v),
+		      "metadata records a switched migration: the destination holds the data, not resuming on the source");
 		return -EINVAL;
 	}
 	if (r == DM_VMM_ABORTED)
@@ -1617,7 +1617,6 @@ static int vmotion_preresume(struct dm_target *ti)
 		md_stop(v, true, "cannot read the metadata");
 	return 0;
 }
-
 
 static void vmotion_resume(struct dm_target *ti)
 {
@@ -2063,7 +2062,7 @@ static int open_metadata(struct dm_target *ti, struct vmotion *v,
 	r = -EINVAL;
 	if (v->md_start & (DM_VMM_BLOCK_SECTORS - 1) ||
 	    bdev_logical_block_size(v->md_dev->bdev) > DM_VMM_BLOCK_SIZE) {
-		*error = "Metadata offset is not a multiple of 4 KiB, or its device's blocks are larger";
+		*error = "Metadata offset not 4 KiB aligned, or its device's blocks are larger";
 		goto bad;
 	}
 	if (g.nr_regions > DM_VMM_MAX_REGIONS) {

@@ -30,7 +30,7 @@ log "bad arguments"
 refused "$base 1 metadata" "Feature argument 'metadata' needs a device and an offset"
 refused "$base 2 metadata $MD" "Feature argument 'metadata' needs a device and an offset"
 refused "$base 3 metadata $MD x1" "Invalid metadata offset"
-refused "$base 3 metadata $MD 1" "Metadata offset is not a multiple of 4 KiB"
+refused "$base 3 metadata $MD 1" "Metadata offset not 4 KiB aligned"
 refused "$base 3 metadata /dev/nonexistent 0" "Error opening metadata device"
 refused "$base 6 metadata $MD 0 metadata $MD 64" "Duplicate feature argument 'metadata'"
 mdsize=$(( $(sectors $MD) ))
