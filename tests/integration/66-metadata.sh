@@ -124,4 +124,23 @@ cmp -n 4096 /tmp/blk <(dd if=$SRC bs=512 skip=$((SRC_OFF + 5 * 2048)) count=8 if
 wait $w
 same_range $SRC $SRC_OFF $DST $DST_OFF $len
 dmsetup remove md
+
+log "a write below a copy's progress takes a bit too: the region may be recorded in sync while it is in flight"
+wipe $MD $DST
+# 64 KiB chunks (1/8 s of the rate), each held 3 s on the destination
+dmsetup create md --table "0 $len vmotion $SRC $SRC_OFF /dev/mapper/dl $DST_OFF 2048 5 rate 512 metadata $MD $MD_OFF"
+for ((i = 0; i < 300; i++)); do
+	[ "$(vm_field md 4)" -ge 64 ] && break
+	sleep 0.1
+done
+[ "$(vm_field md 4)" -ge 64 ] || fail "the first chunk was not copied: $(vm_status md)"
+expect_eq "region 0 not in sync yet" 0 "$(vm_status md | cut -d/ -f1)"
+expect_eq "no bit yet" 0 "$(intent_byte)"
+dd if=/tmp/blk of=/dev/mapper/md bs=4k count=1 oflag=direct status=none &
+w=$!
+sleep 1
+kill -0 $w 2>/dev/null || fail "the write finished although the destination holds it 3 s"
+expect_eq "region 0's bit on disk while the write is in flight" 1 "$(intent_byte)"
+wait $w
+dmsetup remove md
 dmsetup remove dl
