@@ -55,6 +55,9 @@ struct dm_vmm {
 	__le64 *synced_disk;
 	__le64 *synced_stage;
 	unsigned long *synced_dirty;	/* blocks the next commit writes */
+	unsigned long *synced_todo;	/* of them, those not written yet */
+	unsigned long nr_recorded;	/* bits of @synced_disk after a commit */
+	unsigned long dirty_recorded;	/* of them, in the dirty blocks */
 
 	__le64 *intent_img;
 	unsigned long *intent_on;
@@ -112,7 +115,7 @@ int dm_vmm_header_decode(const void *block, struct dm_vmm_header *h,
 	if (!memchr_inv(block, 0, DM_VMM_BLOCK_SIZE))
 		return -ENODATA;
 	if (le64_to_cpu(dh->magic) != DM_VMM_MAGIC) {
-		*why = "Metadata has no vmotion header (bad magic): wipe it to start a new migration";
+		*why = "Metadata has no vmotion header (bad magic)";
 		return -EINVAL;
 	}
 	if (le32_to_cpu(dh->csum) != dm_vmm_header_csum(block)) {
@@ -138,9 +141,14 @@ int dm_vmm_header_decode(const void *block, struct dm_vmm_header *h,
 	h->dest_size = le64_to_cpu(dh->dest_size);
 	h->bitmap_blocks = le64_to_cpu(dh->bitmap_blocks);
 	h->generation = le64_to_cpu(dh->generation);
-	if (h->state < DM_VMM_COPYING || h->state > DM_VMM_FAILED || h->flags) {
-		DMERR("metadata state %u, flags %#x", h->state, h->flags);
-		*why = "Metadata header has an unknown state or flags";
+	if (h->state < DM_VMM_COPYING || h->state > DM_VMM_FAILED) {
+		DMERR("metadata state %u is unknown", h->state);
+		*why = "Metadata header has an unknown state";
+		return -EINVAL;
+	}
+	if (h->flags) {
+		DMERR("metadata flags %#x are unknown", h->flags);
+		*why = "Metadata header has unknown flags";
 		return -EINVAL;
 	}
 	if (h->bitmap_blocks != dm_vmm_bitmap_blocks(h->nr_regions)) {
@@ -182,7 +190,7 @@ EXPORT_SYMBOL_GPL(dm_vmm_header_check);
 /* I/O */
 
 /* Read or write @sectors at @sector of the metadata area from/to @buf. */
-static int md_rw(struct dm_vmm *md, enum req_op op, void *buf, sector_t sector,
+static int md_rw(struct dm_vmm *md, blk_opf_t opf, void *buf, sector_t sector,
 		 sector_t sectors)
 {
 	struct dm_io_region where = {
@@ -191,7 +199,7 @@ static int md_rw(struct dm_vmm *md, enum req_op op, void *buf, sector_t sector,
 		.count = sectors,
 	};
 	struct dm_io_request req = {
-		.bi_opf = op | REQ_SYNC | REQ_META | REQ_PRIO,
+		.bi_opf = opf | REQ_SYNC | REQ_META | REQ_PRIO,
 		.notify.fn = NULL,
 		.client = md->io,
 	};
@@ -208,12 +216,12 @@ static int md_rw(struct dm_vmm *md, enum req_op op, void *buf, sector_t sector,
 	r = vm_dm_io(&req, &where, &error_bits);
 	if (r) {
 		DMERR_LIMIT("%s of metadata sectors %llu+%llu failed (error %d)",
-			    op == REQ_OP_READ ? "read" : "write",
+			    op_is_write(opf) ? "write" : "read",
 			    (unsigned long long)where.sector,
 			    (unsigned long long)sectors, r);
 		return r;
 	}
-	if (op == REQ_OP_WRITE)
+	if (op_is_write(opf))
 		atomic64_add(sectors / DM_VMM_BLOCK_SECTORS, &md->blocks_written);
 	return 0;
 }
@@ -272,6 +280,7 @@ static void md_free(struct dm_vmm *md)
 	kvfree(md->synced_disk);
 	kvfree(md->synced_stage);
 	bitmap_free(md->synced_dirty);
+	bitmap_free(md->synced_todo);
 	kvfree(md->intent_img);
 	kvfree(md->intent_on);
 	bitmap_free(md->intent_dirty);
@@ -293,13 +302,15 @@ static int md_alloc(struct dm_vmm *md)
 	md->synced_stage = vzalloc(bytes);
 	md->intent_img = vzalloc(bytes);
 	md->synced_dirty = bitmap_zalloc(md->nr_blocks, GFP_KERNEL);
+	md->synced_todo = bitmap_zalloc(md->nr_blocks, GFP_KERNEL);
 	md->intent_dirty = bitmap_zalloc(md->nr_blocks, GFP_KERNEL);
 	md->intent_on = kvcalloc(BITS_TO_LONGS(md->geo.nr_regions),
 				 sizeof(long), gfp);
 	md->touched = kvcalloc(BITS_TO_LONGS(md->geo.nr_regions),
 			       sizeof(long), gfp);
 	if (!md->hdr_block || !md->synced_disk || !md->synced_stage ||
-	    !md->intent_img || !md->synced_dirty || !md->intent_dirty ||
+	    !md->intent_img || !md->synced_dirty || !md->synced_todo ||
+	    !md->intent_dirty ||
 	    !md->intent_on || !md->touched)
 		return -ENOMEM;
 	return 0;
@@ -314,6 +325,7 @@ static int format(struct dm_vmm *md)
 	memset(md->synced_disk, 0, md->nr_blocks * DM_VMM_BLOCK_SIZE);
 	memset(md->synced_stage, 0, md->nr_blocks * DM_VMM_BLOCK_SIZE);
 	memset(md->intent_img, 0, md->nr_blocks * DM_VMM_BLOCK_SIZE);
+	md->nr_recorded = 0;
 	r = md_rw(md, REQ_OP_WRITE, md->synced_disk, bitmap_sector(md, 0, 0),
 		  md->nr_blocks * DM_VMM_BLOCK_SECTORS) ?:
 	    md_rw(md, REQ_OP_WRITE, md->intent_img, bitmap_sector(md, 1, 0),
@@ -411,11 +423,11 @@ static int read_bitmaps(struct dm_vmm *md, const char **error)
 	return 0;
 }
 
-struct dm_vmm *dm_vmm_open(struct block_device *bdev, sector_t offset,
-			   const struct dm_vmm_geometry *g, const char **error)
+/* A context for @g with zeroed bitmaps, no device and no I/O yet. */
+static struct dm_vmm *md_create(const struct dm_vmm_geometry *g,
+				const char **error)
 {
 	struct dm_vmm *md;
-	int r;
 
 	if (g->nr_regions > DM_VMM_MAX_REGIONS) {
 		*error = "Too many regions for metadata: use a larger region size";
@@ -426,19 +438,31 @@ struct dm_vmm *dm_vmm_open(struct block_device *bdev, sector_t offset,
 		*error = "Cannot allocate metadata context";
 		return ERR_PTR(-ENOMEM);
 	}
-	md->bdev = bdev;
-	md->offset = offset;
 	md->geo = *g;
 	md->nr_blocks = dm_vmm_bitmap_blocks(g->nr_regions);
 	md->nr_words = DIV_ROUND_UP(g->nr_regions, 64);
 	mutex_init(&md->io_lock);
 	atomic64_set(&md->blocks_written, 0);
 
-	r = md_alloc(md);
-	if (r) {
+	if (md_alloc(md)) {
+		md_free(md);
 		*error = "Cannot allocate metadata bitmaps";
-		goto bad;
+		return ERR_PTR(-ENOMEM);
 	}
+	return md;
+}
+
+struct dm_vmm *dm_vmm_open(struct block_device *bdev, sector_t offset,
+			   const struct dm_vmm_geometry *g, const char **error)
+{
+	struct dm_vmm *md;
+	int r;
+
+	md = md_create(g, error);
+	if (IS_ERR(md))
+		return md;
+	md->bdev = bdev;
+	md->offset = offset;
 	md->io = dm_io_client_create();
 	if (IS_ERR(md->io)) {
 		r = PTR_ERR(md->io);
@@ -466,16 +490,68 @@ void dm_vmm_close(struct dm_vmm *md)
 }
 EXPORT_SYMBOL_GPL(dm_vmm_close);
 
+#if IS_ENABLED(CONFIG_DM_VMOTION_KUNIT_TEST)
+/*
+ * For the KUnit tests alone (tests/kunit/dm_vmotion_metadata_kunit.c): a
+ * context with no device, for the functions that do no I/O, and the
+ * images of the in-sync bitmap (as on disk) and of the write-intent bitmap
+ * that dm_vmm_open() would have read.  An ERR_PTR on failure; freed with
+ * dm_vmm_close().
+ */
+struct dm_vmm *dm_vmm_create_for_test(const struct dm_vmm_geometry *g)
+{
+	const char *error;
+
+	return md_create(g, &error);
+}
+EXPORT_SYMBOL_GPL(dm_vmm_create_for_test);
+
+__le64 *dm_vmm_synced_img_for_test(struct dm_vmm *md)
+{
+	return md->synced_disk;
+}
+EXPORT_SYMBOL_GPL(dm_vmm_synced_img_for_test);
+
+__le64 *dm_vmm_intent_img_for_test(struct dm_vmm *md)
+{
+	return md->intent_img;
+}
+EXPORT_SYMBOL_GPL(dm_vmm_intent_img_for_test);
+#endif
+
 int dm_vmm_reload(struct dm_vmm *md, const char **error)
 {
 	int r;
 
 	mutex_lock(&md->io_lock);
-	r = read_header(md, false, error) ?: read_bitmaps(md, error);
+	md->formatted = false;
+	r = read_header(md, true, error);
+	if (!r && !md->formatted)
+		r = read_bitmaps(md, error);
 	mutex_unlock(&md->io_lock);
 	return r;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_reload);
+
+int dm_vmm_read_state(struct dm_vmm *md)
+{
+	struct dm_vmm_header h;
+	const char *why;
+	int r;
+
+	mutex_lock(&md->io_lock);
+	r = md_rw(md, REQ_OP_READ, md->hdr_block, 0, DM_VMM_BLOCK_SECTORS);
+	if (!r) {
+		if (dm_vmm_header_decode(md->hdr_block, &h, &why) ||
+		    memcmp(h.uuid, md->hdr.uuid, sizeof(h.uuid)))
+			r = -ESTALE;
+		else
+			r = h.state;
+	}
+	mutex_unlock(&md->io_lock);
+	return r;
+}
+EXPORT_SYMBOL_GPL(dm_vmm_read_state);
 
 static bool img_test(const __le64 *img, unsigned long r)
 {
@@ -498,6 +574,9 @@ unsigned long dm_vmm_load(struct dm_vmm *md, struct dm_vmb *vmb)
 
 	dm_vmb_clear_synced(vmb, 0, nr);
 	bitmap_zero(md->intent_on, nr);
+	md->nr_recorded = 0;
+	for (r = 0; r < md->nr_words; r++)
+		md->nr_recorded += hweight64(le64_to_cpu(md->synced_disk[r]));
 	for (r = 0; r < nr; r++) {
 		if (!(r % DM_VMM_REGIONS_PER_BLOCK))
 			cond_resched();
@@ -511,7 +590,8 @@ unsigned long dm_vmm_load(struct dm_vmm *md, struct dm_vmb *vmb)
 			continue;
 		for (start = r; r + 1 < nr && img_test(md->synced_disk, r + 1) &&
 		     !img_test(md->intent_img, r + 1); r++)
-			;
+			if (!(r % DM_VMM_REGIONS_PER_BLOCK))
+				cond_resched();
 		dm_vmb_set_synced(vmb, start, r + 1 - start);
 	}
 	md->nr_intents = intents;
@@ -540,8 +620,12 @@ int dm_vmm_set_state(struct dm_vmm *md, enum dm_vmm_state state)
 	mutex_lock(&md->io_lock);
 	/* the tool writes switched and aborted while the device is suspended */
 	r = md_rw(md, REQ_OP_READ, md->hdr_block, 0, DM_VMM_BLOCK_SECTORS);
-	if (!r && !dm_vmm_header_decode(md->hdr_block, &h, &why) &&
-	    (h.state == DM_VMM_SWITCHED || h.state == DM_VMM_ABORTED)) {
+	if (!r && (dm_vmm_header_decode(md->hdr_block, &h, &why) ||
+		   memcmp(h.uuid, md->hdr.uuid, sizeof(h.uuid)))) {
+		/* wiped or formatted again: no longer this migration's */
+		r = -ESTALE;
+	} else if (!r && (h.state == DM_VMM_SWITCHED ||
+			  h.state == DM_VMM_ABORTED)) {
 		md->hdr.state = h.state;
 		r = -ESTALE;
 	}
@@ -577,44 +661,58 @@ bool dm_vmm_stage_synced(struct dm_vmm *md, struct dm_vmb *vmb)
 }
 EXPORT_SYMBOL_GPL(dm_vmm_stage_synced);
 
-void dm_vmm_synced_begin(struct dm_vmm *md)
+bool dm_vmm_synced_begin(struct dm_vmm *md, unsigned long *block)
 {
-	unsigned long b, i;
+	unsigned long b = find_next_bit(md->synced_dirty, md->nr_blocks, *block);
+	unsigned long i;
 
-	for_each_set_bit(b, md->synced_dirty, md->nr_blocks)
-		for (i = b * WORDS_PER_BLOCK;
-		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++)
-			md->synced_disk[i] |= md->synced_stage[i];
+	if (!*block)
+		md->dirty_recorded = 0;
+	if (b >= md->nr_blocks)
+		return false;
+	for (i = b * WORDS_PER_BLOCK;
+	     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
+		md->dirty_recorded += hweight64(le64_to_cpu(md->synced_disk[i]));
+		md->synced_disk[i] |= md->synced_stage[i];
+	}
+	*block = b + 1;
+	return true;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_synced_begin);
 
 int dm_vmm_write_synced(struct dm_vmm *md)
 {
-	unsigned long *todo;
 	int r;
 
-	todo = bitmap_alloc(md->nr_blocks, GFP_NOIO);
-	if (!todo)
-		return -ENOMEM;
 	mutex_lock(&md->io_lock);
 	/* synced_dirty stays as it is for dm_vmm_synced_end() */
-	bitmap_copy(todo, md->synced_dirty, md->nr_blocks);
-	r = write_dirty(md, 0, md->synced_stage, todo) ?: md_flush(md);
+	bitmap_copy(md->synced_todo, md->synced_dirty, md->nr_blocks);
+	r = write_dirty(md, 0, md->synced_stage, md->synced_todo) ?:
+	    md_flush(md);
 	mutex_unlock(&md->io_lock);
-	bitmap_free(todo);
 	return r;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_write_synced);
 
-void dm_vmm_synced_end(struct dm_vmm *md)
+bool dm_vmm_synced_end(struct dm_vmm *md, unsigned long *block)
 {
-	unsigned long b, i;
+	unsigned long b = find_next_bit(md->synced_dirty, md->nr_blocks, *block);
+	unsigned long i, n;
 
-	for_each_set_bit(b, md->synced_dirty, md->nr_blocks)
-		for (i = b * WORDS_PER_BLOCK;
-		     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++)
-			md->synced_disk[i] = md->synced_stage[i];
-	bitmap_zero(md->synced_dirty, md->nr_blocks);
+	if (!*block)
+		md->nr_recorded -= md->dirty_recorded;
+	if (b >= md->nr_blocks)
+		return false;
+	n = md->nr_recorded;
+	for (i = b * WORDS_PER_BLOCK;
+	     i < min(md->nr_words, (b + 1) * WORDS_PER_BLOCK); i++) {
+		md->synced_disk[i] = md->synced_stage[i];
+		n += hweight64(le64_to_cpu(md->synced_disk[i]));
+	}
+	WRITE_ONCE(md->nr_recorded, n);
+	__clear_bit(b, md->synced_dirty);
+	*block = b + 1;
+	return true;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_synced_end);
 
@@ -623,6 +721,12 @@ bool dm_vmm_disk_synced(struct dm_vmm *md, unsigned long region)
 	return img_test(md->synced_disk, region);
 }
 EXPORT_SYMBOL_GPL(dm_vmm_disk_synced);
+
+unsigned long dm_vmm_nr_recorded(struct dm_vmm *md)
+{
+	return READ_ONCE(md->nr_recorded);
+}
+EXPORT_SYMBOL_GPL(dm_vmm_nr_recorded);
 
 /*---------------------------------------------------------------------------*/
 /* Write intent */

@@ -111,6 +111,9 @@ enum {
 				 * it records the end of the migration
 				 */
 	VM_MD_ERROR,		/* ... because its device failed */
+	VM_MIRROR_ON,		/* failed, but writes still go to both devices:
+				 * the metadata could not record the failure
+				 */
 };
 
 enum vm_on_error {
@@ -302,7 +305,8 @@ static void raise_event(struct vmotion *v)
 /* Writes are mirrored to the destination: not failed, not out. */
 static bool dest_in_path(struct vmotion *v)
 {
-	return !test_bit(VM_FAILED, &v->flags) &&
+	return (!test_bit(VM_FAILED, &v->flags) ||
+		test_bit(VM_MIRROR_ON, &v->flags)) &&
 	       !test_bit(VM_DEST_OUT, &v->flags);
 }
 
@@ -311,7 +315,8 @@ static bool may_copy(struct vmotion *v)
 	return !test_bit(VM_SUSPENDED, &v->flags) &&
 	       !test_bit(VM_PAUSED, &v->flags) &&
 	       !test_bit(VM_ERROR_PAUSED, &v->flags) &&
-	       !test_bit(VM_UNSYNC_ALL, &v->flags) && dest_in_path(v);
+	       !test_bit(VM_UNSYNC_ALL, &v->flags) &&
+	       !test_bit(VM_FAILED, &v->flags) && dest_in_path(v);
 }
 
 static sector_t region_start(struct vmotion *v, unsigned long region)
@@ -458,6 +463,9 @@ static void __vm_error(struct vmotion *v, unsigned long region,
 
 	__spoil_copies(v, region, nr);
 	__unsync(v, region, nr);
+	if (dest && test_and_clear_bit(VM_MIRROR_ON, &v->flags))
+		DMERR("%s: %s: the destination no longer gets the writes",
+		      vm_name(v), why);
 
 	if (v->on_error == ON_ERROR_FAIL) {
 		__vm_fail(v, why);
@@ -504,10 +512,15 @@ static bool md_active(struct vmotion *v)
  * NOTE: caller holds v->lock.
  */
 static bool __wait_for_intent(struct vmotion *v, struct bio *bio,
-			      unsigned long region)
+			      unsigned long region, struct vm_copy *c)
 {
+	/*
+	 * A region being copied counts: a write below the copy's progress
+	 * goes to both devices and may still be in flight when the copy ends
+	 * and the region is recorded in sync.
+	 */
 	if (!md_active(v) ||
-	    (!dm_vmb_is_synced(v->bitmap, region) &&
+	    (!c && !dm_vmb_is_synced(v->bitmap, region) &&
 	     !dm_vmm_disk_synced(v->md, region)))
 		return false;
 	if (dm_vmm_intent_on(v->md, region)) {
@@ -640,12 +653,12 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 	vb->region = dm_vmb_sector_to_region(v->bitmap, vb->start);
 
 	spin_lock_irqsave(&v->lock, flags);
-	if (__wait_for_intent(v, bio, vb->region)) {
+	c = __find_copy(v, vb->region);
+	if (__wait_for_intent(v, bio, vb->region, c)) {
 		spin_unlock_irqrestore(&v->lock, flags);
 		wake_worker(v);
 		return DM_MAPIO_SUBMITTED;
 	}
-	c = __find_copy(v, vb->region);
 	if (!dest_in_path(v)) {
 		/* a chunk in flight has raced this write: not in sync */
 		if (c)
@@ -719,6 +732,9 @@ static void write_done(struct vmotion *v, struct vm_bio *vb, blk_status_t error)
 
 	spin_lock_irqsave(&v->lock, flags);
 	hash_del(&vb->node);
+	/* failed on the source: what either device holds is unknown */
+	if (error && error != BLK_STS_AGAIN)
+		__unsync(v, vb->region, 1);
 	/* a write in flight keeps its bit: see clear_intents() */
 	if (md_active(v) && dm_vmm_intent_on(v->md, vb->region))
 		dm_vmm_touch(v->md, vb->region);
@@ -771,7 +787,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	struct vmotion *v = c->v;
 	sector_t len = c->chunk_end - c->pos;
 	bool err = read_err || write_err;
-	unsigned long flags;
+	unsigned long flags, r;
 	/* outside the lock: it reads every CPU's counter */
 	bool competed = app_bios(v) != c->app_bios;
 	u64 now = ktime_get_ns();
@@ -789,6 +805,13 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	}
 
 	spin_lock_irqsave(&v->lock, flags);
+	/*
+	 * The chunk is on the destination but not yet flushed: a clear pass
+	 * (flush, then scan) running now must keep the regions' bits.
+	 */
+	if (md_active(v))
+		for (r = c->region; r < c->region + c->nr; r++)
+			dm_vmm_touch(v->md, r);
 	if (err) {
 		__vm_error(v, c->region, c->nr, !read_err, read_err ?
 			   "cannot read the source" : "cannot write the destination");
@@ -1093,11 +1116,30 @@ static int flush_dest(struct vmotion *v)
  */
 static void md_stop(struct vmotion *v, bool error, const char *why)
 {
+	bool mirror = false;
+	int r;
+
+	/*
+	 * A failure the header records makes any later load start afresh.
+	 * If it cannot be recorded either, the bitmaps on disk stay as they
+	 * are: writes keep going to both devices, so that the regions they
+	 * record in sync stay so (only the copier stops).
+	 */
+	r = error && !test_bit(VM_MD_OFF, &v->flags) ?
+	    dm_vmm_set_state(v->md, DM_VMM_FAILED) : 0;
+	if (r && r != -ESTALE && !test_bit(VM_FAILED, &v->flags) &&
+	    dest_in_path(v)) {
+		DMERR("%s: %s", vm_name(v),
+		      "metadata cannot record the failure: writes still go to both devices; wipe the metadata before using it again");
+		mirror = true;
+	}
 	spin_lock_irq(&v->lock);
 	if (!test_and_set_bit(VM_MD_OFF, &v->flags))
 		DMINFO("%s: metadata no longer kept: %s", vm_name(v), why);
 	if (error) {
 		set_bit(VM_MD_ERROR, &v->flags);
+		if (mirror && !test_bit(VM_FAILED, &v->flags))
+			set_bit(VM_MIRROR_ON, &v->flags);
 		__vm_fail(v, why);
 	}
 	bio_list_merge(&v->deferred, &v->intent_wait);
@@ -1149,7 +1191,8 @@ static void commit_intents(struct vmotion *v)
  */
 static int commit_synced(struct vmotion *v, bool force)
 {
-	bool changed;
+	unsigned long block;
+	bool changed, more;
 	int r;
 
 	v->md_committed = jiffies;
@@ -1158,21 +1201,40 @@ static int commit_synced(struct vmotion *v, bool force)
 	changed = dm_vmm_stage_synced(v->md, v->bitmap);
 	if (!changed && !force)
 		return 0;
+	/*
+	 * The source too: a copy may have read a write the source had not
+	 * yet made stable, and a cut must not leave that write on the
+	 * destination alone in a region recorded in sync.
+	 */
+	r = blkdev_issue_flush(v->source_dev->bdev);
+	if (r) {
+		DMERR_LIMIT("%s: source flush failed (error %d)", vm_name(v), r);
+		return r;
+	}
 	r = flush_dest(v);
 	if (r || !changed)
 		return r;
 
-	spin_lock_irq(&v->lock);
-	dm_vmm_synced_begin(v->md);
-	spin_unlock_irq(&v->lock);
+	/* a block at a time under the lock */
+	for (block = 0;;) {
+		spin_lock_irq(&v->lock);
+		more = dm_vmm_synced_begin(v->md, &block);
+		spin_unlock_irq(&v->lock);
+		if (!more)
+			break;
+	}
 	r = dm_vmm_write_synced(v->md);
 	if (r) {
 		md_stop(v, true, "cannot write the metadata");
 		return r;
 	}
-	spin_lock_irq(&v->lock);
-	dm_vmm_synced_end(v->md);
-	spin_unlock_irq(&v->lock);
+	for (block = 0;;) {
+		spin_lock_irq(&v->lock);
+		more = dm_vmm_synced_end(v->md, &block);
+		spin_unlock_irq(&v->lock);
+		if (!more)
+			break;
+	}
 	return 0;
 }
 
@@ -1194,7 +1256,7 @@ static bool __write_in_flight(struct vmotion *v, unsigned long region)
  * region and keeps the bit.  A region recorded in sync but no longer in
  * sync keeps its bit until the next in-sync commit records that.
  */
-static void clear_intents(struct vmotion *v)
+static void clear_intents(struct vmotion *v, bool suspended)
 {
 	unsigned long nr = dm_vmb_nr_regions(v->bitmap), r, i, end;
 	unsigned long cleared = 0;
@@ -1202,7 +1264,9 @@ static void clear_intents(struct vmotion *v)
 	v->md_cleared = jiffies;
 	if (!dm_vmm_nr_intents(v->md) || !dest_in_path(v))
 		return;
-	if (blkdev_issue_flush(v->source_dev->bdev) || flush_dest(v))
+	/* suspended: nothing in flight, and commit_synced() just flushed */
+	if (!suspended &&
+	    (blkdev_issue_flush(v->source_dev->bdev) || flush_dest(v)))
 		return;
 
 	for (r = 0; r < nr; r = end) {
@@ -1210,8 +1274,8 @@ static void clear_intents(struct vmotion *v)
 		spin_lock_irq(&v->lock);
 		for (i = dm_vmm_next_intent(v->md, r, end); i < end;
 		     i = dm_vmm_next_intent(v->md, i + 1, end)) {
-			if (dm_vmm_test_and_clear_touched(v->md, i) ||
-			    __write_in_flight(v, i) ||
+			if ((dm_vmm_test_and_clear_touched(v->md, i) &&
+			     !suspended) || __write_in_flight(v, i) ||
 			    (dm_vmm_disk_synced(v->md, i) &&
 			     !dm_vmb_is_synced(v->bitmap, i)))
 				continue;
@@ -1248,11 +1312,14 @@ static void do_metadata(struct vmotion *v)
 			md_stop(v, false, "the migration failed");
 		return;
 	}
-	commit_intents(v);
-	if (md_active(v) && time_after_eq(jiffies, v->md_committed + MD_COMMIT_PERIOD))
+	if (time_after_eq(jiffies, v->md_committed + MD_COMMIT_PERIOD))
 		commit_synced(v, false);
 	if (md_active(v) && time_after_eq(jiffies, v->md_cleared + MD_CLEAR_PERIOD))
-		clear_intents(v);
+		clear_intents(v, false);
+	/* a region fell out of sync since the header said synced */
+	if (md_active(v) && !test_bit(VM_SYNCED, &v->flags) &&
+	    dm_vmm_header(v->md)->state == DM_VMM_SYNCED)
+		md_set_state(v, DM_VMM_COPYING);
 	/* come back while there is something to commit or clear */
 	if (md_active(v) && (dm_vmm_nr_intents(v->md) ||
 			     !test_bit(VM_SYNCED, &v->flags)))
@@ -1367,6 +1434,15 @@ static void do_worker(struct work_struct *ws)
 
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
 		dm_table_event(v->ti->table);
+
+	/*
+	 * Writes released meanwhile wait for nobody: not for the rate
+	 * limit's delay that do_copies() may have set.
+	 */
+	spin_lock_irq(&v->lock);
+	if (!bio_list_empty(&v->deferred) || !bio_list_empty(&v->intent_wait))
+		wake_worker(v);
+	spin_unlock_irq(&v->lock);
 }
 
 /*---------------------------------------------------------------------------*/
@@ -1459,7 +1535,7 @@ static void vmotion_postsuspend(struct dm_target *ti)
 	 * reaches stable storage on the destination before userspace reads
 	 * the status that allows it.
 	 */
-	if (!v->md && dm_vmb_all_synced(v->bitmap) && dest_in_path(v))
+	if (!md_active(v) && dm_vmb_all_synced(v->bitmap) && dest_in_path(v))
 		flush_dest(v);
 	/*
 	 * The worker may still be queued (a copy's end, a message, an error
@@ -1471,45 +1547,74 @@ static void vmotion_postsuspend(struct dm_target *ti)
 	cancel_delayed_work_sync(&v->worker);
 	/*
 	 * With metadata, the same flush, then the progress so far: a table
-	 * loaded next (the tool's restore, a reboot) starts from here.  The
-	 * device is suspended for the tool's switch or abort, which write the
-	 * header next.
+	 * loaded next (the tool's restore, a reboot) starts from here: with
+	 * nothing in flight and both devices just flushed, the write-intent
+	 * bits can all go.  The device is suspended for the tool's switch or
+	 * abort, which write the header next.
 	 */
-	if (md_active(v))
-		commit_synced(v, true);
+	if (md_active(v) && !commit_synced(v, true) && md_active(v))
+		clear_intents(v, true);
 	/* An event owed (sync reached, failure) is not lost to the suspend. */
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
 		dm_table_event(ti->table);
 }
 
 /*
+ * Load the metadata's state into the bitmap: in sync, what it records in
+ * sync without a write-intent bit (rule 3); nosync: everything.
+ */
+static void md_load(struct vmotion *v)
+{
+	unsigned long intents = dm_vmm_load(v->md, v->bitmap);
+
+	if (v->nosync)
+		dm_vmb_set_synced(v->bitmap, 0, dm_vmb_nr_regions(v->bitmap));
+	DMINFO("%s: metadata %pUb: %lu of %lu regions in sync, %lu with a write-intent bit",
+	       vm_name(v), dm_vmm_header(v->md)->uuid,
+	       dm_vmb_nr_synced(v->bitmap), dm_vmb_nr_regions(v->bitmap),
+	       intents);
+}
+
+/*
  * Before the first resume, read the metadata again: the table this one
- * replaces may have kept it until its suspend just now.
+ * replaces may have kept it until its suspend just now.  Before later
+ * ones, read its header: the tool writes switched or aborted while the
+ * device is suspended.  A switched migration's device does not resume on
+ * the source: the destination holds the data.
  */
 static int vmotion_preresume(struct dm_target *ti)
 {
 	struct vmotion *v = ti->private;
-	unsigned long intents;
 	const char *why;
 	int r;
 
-	if (!v->md || v->md_loaded)
+	if (!md_active(v))
 		return 0;
-	r = dm_vmm_reload(v->md, &why);
-	if (r) {
-		DMERR("%s: %s", vm_name(v), why);
-		return r;
+	if (!v->md_loaded) {
+		r = dm_vmm_reload(v->md, &why);
+		if (r) {
+			DMERR("%s: %s", vm_name(v), why);
+			return r;
+		}
+		md_load(v);
+		v->md_loaded = true;
+		v->md_committed = jiffies;
+		v->md_cleared = jiffies;
+		return 0;
 	}
-	if (!v->nosync) {
-		intents = dm_vmm_load(v->md, v->bitmap);
-		DMINFO("%s: metadata %pUb: %lu of %lu regions in sync, %lu with a write-intent bit",
-		       vm_name(v), dm_vmm_header(v->md)->uuid,
-		       dm_vmb_nr_synced(v->bitmap),
-		       dm_vmb_nr_regions(v->bitmap), intents);
+
+	r = dm_vmm_read_state(v->md);
+	if (r == DM_VMM_SWITCHED) {
+		DMERR("%s: %s", vm_name(v),
+		      "metadata records a switched migration: the destination holds the data, not resuming on the source");
+		return -EINVAL;
 	}
-	v->md_loaded = true;
-	v->md_committed = jiffies;
-	v->md_cleared = jiffies;
+	if (r == DM_VMM_ABORTED)
+		md_stop(v, false, "it records an aborted migration");
+	else if (r == -ESTALE)
+		md_stop(v, false, "it was wiped or formatted again");
+	else if (r < 0)
+		md_stop(v, true, "cannot read the metadata");
 	return 0;
 }
 
@@ -1591,6 +1696,7 @@ static const char *vm_md_state(struct vmotion *v)
  * <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  * <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  * <metadata> <write-intent bits> <metadata blocks written>
+ * <regions recorded in sync>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -1613,9 +1719,10 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       atomic_read(&v->source_errors),
 		       (unsigned long long)atomic64_read(&v->held_writes),
 		       vm_paused_by(v));
-		DMEMIT(" %s %lu %llu", vm_md_state(v),
+		DMEMIT(" %s %lu %llu %lu", vm_md_state(v),
 		       v->md ? dm_vmm_nr_intents(v->md) : 0,
-		       v->md ? (unsigned long long)dm_vmm_blocks_written(v->md) : 0);
+		       v->md ? (unsigned long long)dm_vmm_blocks_written(v->md) : 0,
+		       v->md ? dm_vmm_nr_recorded(v->md) : 0);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -1953,6 +2060,11 @@ static int open_metadata(struct dm_target *ti, struct vmotion *v,
 	if (r)
 		return r;
 	r = -EINVAL;
+	if (v->md_start & (DM_VMM_BLOCK_SECTORS - 1) ||
+	    bdev_logical_block_size(v->md_dev->bdev) > DM_VMM_BLOCK_SIZE) {
+		*error = "Metadata offset not 4 KiB aligned, or its device's blocks are larger";
+		goto bad;
+	}
 	if (g.nr_regions > DM_VMM_MAX_REGIONS) {
 		*error = "Too many regions for metadata: use a larger region size";
 		goto bad;
@@ -1984,8 +2096,7 @@ static int open_metadata(struct dm_target *ti, struct vmotion *v,
 		*error = (char *)why;
 		goto bad;
 	}
-	if (!v->nosync)
-		dm_vmm_load(v->md, v->bitmap);
+	md_load(v);
 	return 0;
 bad:
 	dm_put_device(ti, v->md_dev);

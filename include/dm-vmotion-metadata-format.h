@@ -24,6 +24,11 @@
 #define DM_VMOTION_METADATA_FORMAT_H
 
 #include <linux/types.h>
+#ifdef __KERNEL__
+#include <linux/build_bug.h>
+#else
+#include <assert.h>
+#endif
 
 /* "dmvmotMD" read as a little-endian 64-bit number */
 #define DM_VMM_MAGIC		0x444d746f6d766d64ULL
@@ -59,7 +64,11 @@ struct dm_vmm_disk_header {
 	__le64 dest_size;	/* of the destination at format: informative */
 	__le64 bitmap_blocks;	/* blocks of each bitmap */
 	__le64 generation;	/* header writes so far */
-} __attribute__((packed));
+};
+
+/* No padding anywhere: the same layout for every compiler and ABI */
+static_assert(sizeof(struct dm_vmm_disk_header) == 112,
+	      "dm_vmm_disk_header is 112 bytes");
 
 /* Blocks of one bitmap for @nr_regions regions */
 static inline __u64 dm_vmm_bitmap_blocks(__u64 nr_regions)

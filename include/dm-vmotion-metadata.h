@@ -55,7 +55,7 @@ struct dm_vmm_header {
 };
 
 /* Most regions metadata keeps: 16 MiB per bitmap */
-#define DM_VMM_MAX_REGIONS	(1UL << 27)
+#define DM_VMM_MAX_REGIONS	BIT(27)
 
 /* The format's checksum of a header sector (csum field taken as zero). */
 u32 dm_vmm_header_csum(const void *sector);
@@ -89,8 +89,19 @@ struct dm_vmm *dm_vmm_open(struct block_device *bdev, sector_t offset,
 			   const struct dm_vmm_geometry *g, const char **error);
 void dm_vmm_close(struct dm_vmm *md);
 
-/* Read the header and bitmaps again (before the first resume). */
+/*
+ * Read the header and bitmaps again (before the first resume), formatting
+ * as dm_vmm_open() does; a header that is now another migration's is
+ * refused.
+ */
 int dm_vmm_reload(struct dm_vmm *md, const char **error);
+
+/*
+ * The state the header on disk says now (enum dm_vmm_state); -ESTALE if
+ * it is no longer this migration's header (wiped, formatted again,
+ * unreadable as a header); -EIO and the like for a failed read.
+ */
+int dm_vmm_read_state(struct dm_vmm *md);
 
 /*
  * Set in @vmb the regions in sync: recorded in sync with no write-intent
@@ -112,27 +123,36 @@ int dm_vmm_set_state(struct dm_vmm *md, enum dm_vmm_state state);
 /*
  * In-sync commits: stage @vmb's bits (true if they differ from the disk's),
  * begin (caller's lock: from now on the staged bits may be on disk), write
- * and flush, end (caller's lock: the staged bits are the disk's).
+ * and flush, end (caller's lock: the staged bits are the disk's).  Begin
+ * and end do one changed block a call, from *@block (0 the first time),
+ * and return false when there is none left: the caller may let go of its
+ * lock between two calls.
  */
 bool dm_vmm_stage_synced(struct dm_vmm *md, struct dm_vmb *vmb);
-void dm_vmm_synced_begin(struct dm_vmm *md);
+bool dm_vmm_synced_begin(struct dm_vmm *md, unsigned long *block);
 int dm_vmm_write_synced(struct dm_vmm *md);
-void dm_vmm_synced_end(struct dm_vmm *md);
+bool dm_vmm_synced_end(struct dm_vmm *md, unsigned long *block);
 /* May @region be recorded in sync on disk?  Caller's lock. */
 bool dm_vmm_disk_synced(struct dm_vmm *md, unsigned long region);
+/* Regions recorded in sync by the last commit; any context. */
+unsigned long dm_vmm_nr_recorded(struct dm_vmm *md);
 
 /*
  * Write intent.  A bit is "on" once it is on stable storage.  Setting:
  * dm_vmm_stage_intent() for each region, dm_vmm_write_intents(), then
  * dm_vmm_intent_set_on() for each.  Clearing: dm_vmm_clear_intent()
- * (caller's lock; off at once), then dm_vmm_write_intents().
+ * (caller's lock, and from the committing thread: it changes the image
+ * the next write sends; off at once), then dm_vmm_write_intents().
  */
 bool dm_vmm_intent_on(struct dm_vmm *md, unsigned long region);
 void dm_vmm_stage_intent(struct dm_vmm *md, unsigned long region);
 int dm_vmm_write_intents(struct dm_vmm *md);
 void dm_vmm_intent_set_on(struct dm_vmm *md, unsigned long region);
 void dm_vmm_clear_intent(struct dm_vmm *md, unsigned long region);
-/* The first region in [@region, @end) whose bit is on, or @end. */
+/*
+ * The first region in [@region, @end) whose bit is on, or @end (capped at
+ * the number of regions).
+ */
 unsigned long dm_vmm_next_intent(struct dm_vmm *md, unsigned long region,
 				 unsigned long end);
 unsigned long dm_vmm_nr_intents(struct dm_vmm *md);
@@ -146,5 +166,12 @@ bool dm_vmm_test_and_clear_touched(struct dm_vmm *md, unsigned long region);
 
 /* Metadata blocks written so far (header and bitmaps) */
 u64 dm_vmm_blocks_written(struct dm_vmm *md);
+
+#if IS_ENABLED(CONFIG_DM_VMOTION_KUNIT_TEST)
+/* For the KUnit tests alone: see dm-vmotion-metadata.c. */
+struct dm_vmm *dm_vmm_create_for_test(const struct dm_vmm_geometry *g);
+__le64 *dm_vmm_synced_img_for_test(struct dm_vmm *md);
+__le64 *dm_vmm_intent_img_for_test(struct dm_vmm *md);
+#endif
 
 #endif /* DM_VMOTION_METADATA_H */

@@ -23,6 +23,7 @@
  *   <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  *   <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  *   <metadata> <write-intent bits> <metadata blocks written>
+ *   <regions recorded in sync>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -37,6 +38,7 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_METADATA,
 	DM_VMOTION_ST_INTENT_BITS,
 	DM_VMOTION_ST_MD_BLOCKS,
+	DM_VMOTION_ST_MD_RECORDED,
 	DM_VMOTION_ST_NR_FIELDS
 };
 

@@ -53,6 +53,8 @@ dmsetup suspend md
 read -r n k < <(vm_status md | awk '{ split($1, a, "/"); print a[1], $11 }')
 dmsetup remove md
 log "at the stop: $n regions in sync, $k write-intent bits"
+# nothing in flight and both devices flushed by the suspend: no bit is left
+expect_eq "write-intent bits after a clean stop" 0 "$k"
 dmesg -C
 start_migration md $len 2048 metadata $MD $MD_OFF
 line=$(dmesg | grep -o "metadata [0-9a-f-]*: [0-9]* of 64 regions in sync, [0-9]* with a write-intent bit" | tail -1)
@@ -65,6 +67,7 @@ expect_eq "same migration" "$uuid" "$(hdr uuid)"
 wait_state md synced 300
 expect_eq "copied KiB: only what was not in sync" $(((64 - loaded) * 1024)) "$(vm_field md 4)"
 expect_eq "header state once in sync" 2 "$(hdr state)"
+expect_eq "regions recorded in sync" 64 "$(vm_field md 12)"
 same_range $SRC $SRC_OFF $DST $DST_OFF $len
 
 log "idle write-intent bits are cleared (after one to two 5 s periods)"
@@ -102,3 +105,42 @@ wait_state md synced 60
 expect_eq "copied with nosync" 0 "$(vm_field md 4)"
 expect_eq "header state" 2 "$(hdr state)"
 dmsetup remove md
+
+log "a write to a region in sync: its bit is on disk before the write is issued (the destination's half held 3 s by dm-delay)"
+wipe $MD
+dmsetup create dl --table "0 $(sectors $DST) delay $DST 0 0 $DST 0 3000"
+dmsetup create md --table "0 $len vmotion $SRC $SRC_OFF /dev/mapper/dl $DST_OFF 2048 4 nosync metadata $MD $MD_OFF"
+wait_state md synced 60
+expect_eq "no bit yet" 0 "$(intent_byte)"
+head -c 4096 /dev/urandom > /tmp/blk
+# region 5 (1 MiB regions), its first 4 KiB
+dd if=/tmp/blk of=/dev/mapper/md bs=4k seek=1280 oflag=direct status=none &
+w=$!
+sleep 1
+kill -0 $w 2>/dev/null || fail "the write finished although the destination holds it 3 s"
+expect_eq "region 5's bit on disk while the write is in flight" 32 "$(intent_byte)"
+cmp -n 4096 /tmp/blk <(dd if=$SRC bs=512 skip=$((SRC_OFF + 5 * 2048)) count=8 iflag=direct status=none) ||
+	fail "the source does not have the write yet"
+wait $w
+same_range $SRC $SRC_OFF $DST $DST_OFF $len
+dmsetup remove md
+
+log "a write below a copy's progress takes a bit too: the region may be recorded in sync while it is in flight"
+wipe $MD $DST
+# 64 KiB chunks (1/8 s of the rate), each held 3 s on the destination
+dmsetup create md --table "0 $len vmotion $SRC $SRC_OFF /dev/mapper/dl $DST_OFF 2048 5 rate 512 metadata $MD $MD_OFF"
+for ((i = 0; i < 300; i++)); do
+	[ "$(vm_field md 4)" -ge 64 ] && break
+	sleep 0.1
+done
+[ "$(vm_field md 4)" -ge 64 ] || fail "the first chunk was not copied: $(vm_status md)"
+expect_eq "region 0 not in sync yet" 0 "$(vm_status md | cut -d/ -f1)"
+expect_eq "no bit yet" 0 "$(intent_byte)"
+dd if=/tmp/blk of=/dev/mapper/md bs=4k count=1 oflag=direct status=none &
+w=$!
+sleep 1
+kill -0 $w 2>/dev/null || fail "the write finished although the destination holds it 3 s"
+expect_eq "region 0's bit on disk while the write is in flight" 1 "$(intent_byte)"
+wait $w
+dmsetup remove md
+dmsetup remove dl

@@ -162,7 +162,8 @@ w("| system | load | migration time | / raw copy | IOPS during | IOPS baseline (
   "| during / baseline | p50 | p99 | p99.9 |")
 w("|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    if r["system"] == "linear" or r["system"].startswith(("vmotion-share-", "dm-mirror-pair-")):
+    if r["system"] == "linear" or r["system"].startswith(("vmotion-share-", "dm-mirror-pair-",
+                                                           "vmotion-md", "vmotion-nomd")):
         continue
     d, b = r["during"], r["baseline"]
     ratio = (d["iops"] / b["iops"]) if d and b and b["iops"] else None
@@ -236,6 +237,43 @@ if len(share_rows) > 1:
           f"{fmt(md and md['iops'], 0)} | {fmt(vs, 2)} | {fmt(d and d['p99'] / 1000, 2)} | "
           f"{fmt(md and md['p99'] / 1000, 2)} | {fmt(short(r))} | {fmt(short(m))} |")
     w("")
+# ---- metadata: the same migration with and without, paired
+md_loads = [l for l in ["idle"] + loads + ["randwrite-4k"]
+            if get("vmotion-md", l) and get("vmotion-nomd", l)]
+md_loads = list(dict.fromkeys(md_loads))
+md_goals = []
+if md_loads:
+    w("## Metadata")
+    w("")
+    w("The same migration loaded with `dmsetup`, without metadata and right after"
+      " with it (on the destination past the migrated range), idle and under"
+      " load. Times in seconds; IOPS during the migration; metadata blocks:"
+      " 4 KiB blocks written (write-intent bits, regions in sync, header).")
+    w("")
+    w("| load | time: without | with | with / without | IOPS: without | with "
+      "| with / without | p99 (ms): without | with | metadata blocks | blocks/s |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
+    for l in md_loads:
+        a, b = get("vmotion-nomd", l), get("vmotion-md", l)
+        ia = a["during"] and a["during"]["iops"]
+        ib = b["during"] and b["during"]["iops"]
+        blocks = events.get(("vmotion-md", l), {}).get("md_blocks")
+        blocks = int(blocks[1]) if blocks and blocks[1].isdigit() else None
+        tr = b["time"] / a["time"] if a["time"] and b["time"] else None
+        ir = ib / ia if ia and ib else None
+        w(f"| {l} | {fmt(a['time'])} | {fmt(b['time'])} | {fmt(tr, 2)} | {fmt(ia, 0)} | "
+          f"{fmt(ib, 0)} | {fmt(ir, 2)} | "
+          f"{fmt(a['during'] and a['during']['p99'] / 1000, 2)} | "
+          f"{fmt(b['during'] and b['during']['p99'] / 1000, 2)} | "
+          f"{blocks if blocks is not None else '-'} | "
+          f"{fmt(blocks / b['time'] if blocks is not None and b['time'] else None)} |")
+        if l == "idle" and tr:
+            md_goals.append(("idle migration time, with metadata / without", f"{tr:.2f}",
+                             "<= 1.05", tr <= 1.05))
+        if l == "randwrite-4k" and ir:
+            md_goals.append(("4 KiB random-write IOPS during migration, with metadata / without",
+                             f"{ir:.2f}", ">= 0.9", ir >= 0.9))
+    w("")
 w("## Switch")
 w("")
 w("| load | I/O pause reported by `vmotion switch` (ms) | worst application latency around the switch (ms) |")
@@ -270,6 +308,7 @@ if vm_rw and mir and vm_rw["during"] and mir["during"]:
         q = r_.get("vs_mirror")
         if r_["system"] != "vmotion" and q:
             goal_rows.append((f"the same at busy_copy_share {s_}", f"{q:.2f}", ">= 1.5", q >= 1.5))
+goal_rows += md_goals
 pauses = [r["switch_ms"] for r in rows if r["switch_ms"] is not None]
 if pauses:
     goal_rows.append(("worst switch pause (ms)", f"{max(pauses):.1f}", "< 20", max(pauses) < 20))

@@ -11,6 +11,8 @@
 #   REGION     region size in sectors (default 1024)
 #   SHARES     busy_copy_share values to run 4 KiB random writes under, besides
 #              the module's default (default "100 25 10"; "" for none)
+#   MD_LOADS   loads a migration runs under with and without metadata, paired
+#              (default "idle randwrite-4k"; "" for none)
 #   OUT        results directory
 #
 # Writes $OUT/events.tsv and fio latency logs, then tools/bench/analyze.py
@@ -263,6 +265,39 @@ for load in $LOADS; do
 		pvmove_run "$load"
 		;;
 	esac
+done
+
+# md_run NAME LOAD FEATURES: a migration loaded with dmsetup (the table
+# line's features given as they are), under LOAD or idle; the metadata's
+# blocks written go into the events.
+md_run() {
+	local name=$1 load=$2 feats=$3
+	note "metadata pair, $load: $name"
+	wipe "$DST"
+	dmsetup create bvm --table "0 $len linear $SRC 0"
+	if [ "$load" != idle ]; then
+		start_load "$name-$load" "$load" /dev/mapper/bvm 3600
+		sleep 2
+	fi
+	event "$name" "$load" start
+	dmsetup reload bvm --table "0 $len vmotion $SRC 0 $DST 0 $REGION$feats"
+	dmsetup resume bvm
+	wait_synced bvm vmotion
+	event "$name" "$load" sync
+	event "$name" "$load" md_blocks "$(dmsetup status bvm | cut -d' ' -f15)"
+	if [ "$load" != idle ]; then
+		stop_load
+		event "$name" "$load" end
+	fi
+	dmsetup remove bvm
+}
+
+# Metadata's cost: each load with and without, one right after the other
+# (the metadata past the migrated range on the destination, as the tool
+# puts it by default)
+for load in ${MD_LOADS-idle randwrite-4k}; do
+	md_run vmotion-nomd "$load" ""
+	md_run vmotion-md "$load" " 3 metadata $DST $len"
 done
 
 # The copier's share of a busy device against the application's IOPS

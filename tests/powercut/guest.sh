@@ -1,0 +1,130 @@
+#!/bin/bash
+# One boot of the power-cut loop (tests/run-powercut), in the guest.
+#
+# usage: guest.sh BOOT POINT
+#   POINT: start (a new migration, then a cut early in the copy), middle,
+#   late (cuts at about half and nine tenths), switch (a cut with the device
+#   suspended in sync, as the switch leaves it), final (no cut: the copy
+#   ends and the device moves to the destination).
+#
+# Every boot after the first loads the same table line with the same
+# metadata, and checks before anything else: every write the writer had
+# acknowledged before the cut is on the device; the regions loaded in sync
+# are at least those recorded in sync at the last status sample before the
+# cut, less those with a write-intent bit.  The final boot checks that the
+# copy moved no more than the regions not loaded in sync, and that the
+# source and the destination are equal.  Results go to $VM_OUT/result-BOOT.
+. "$(dirname "$0")/../lib.sh"
+boot=$1 point=$2
+out=${VM_OUT:?}
+result=$out/result-$boot
+trap 'echo "FAIL boot $boot ($point): line $LINENO" >> "$result"' ERR
+load_vmotion
+
+MD=/dev/vdc
+regions=256 region=2048
+len=$((regions * region))
+blocks=$((len / 8 * 3 / 4))
+table="0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF $region 5 rate 16384 metadata $MD 0"
+writer=$REPO/tests/powercut/writer
+
+if [ "$point" = start ]; then
+	log "boot $boot: a new migration"
+	rm -f "$out"/wlog.* "$out"/status
+	wipe $DST
+	dd if=/dev/zero of=$MD bs=4k count=1 oflag=direct status=none
+	fill $SRC $SRC_OFF $len "$boot"
+	dmesg -C
+	dmsetup create pc --table "$table"
+	dmsetup message pc 0 pause
+	dmesg | matches "formatted metadata" || fail "not formatted: $(dmesg | tail -3)"
+	loaded=0
+else
+	dmesg -C
+	dmsetup create pc --table "$table"
+	dmsetup message pc 0 pause
+	line=$(dmesg | grep -o "[0-9]* of $regions regions in sync, [0-9]* with a write-intent bit" | tail -1)
+	[ -n "$line" ] || fail "no load message: $(dmesg | tail -3)"
+	read -r loaded _ _ _ _ _ intents _ <<< "$line"
+	read -r _ _ _ _ _ _ _ _ _ _ _ _ recorded < "$out/status" ||
+		fail "no status sample from the last boot"
+	log "boot $boot: loaded $loaded regions in sync, $intents with a write-intent bit; last sample before the cut: $recorded recorded in sync"
+	[ "$loaded" -ge $((recorded - intents)) ] ||
+		fail "loaded $loaded regions in sync: fewer than the $recorded recorded before the cut less $intents"
+	python3 "$writer" check /dev/mapper/pc "$out"/wlog.* || fail "acknowledged writes lost"
+fi
+
+# a status sample every 0.1 s: what was recorded in sync shortly before a cut
+(
+	while :; do
+		s=$(vm_status pc) && echo "$s" > "$out/status.tmp" && mv "$out/status.tmp" "$out/status"
+		sleep 0.1
+	done
+) &
+sampler=$!
+python3 "$writer" write /dev/mapper/pc $blocks 4 "$boot" "$out/wlog.$boot" 2> "$out/writer-$boot.err" &
+wpid=$!
+# the copy goes on once the writer is writing (python takes its time to
+# start in a guest)
+for ((i = 0; i < 1200; i++)); do
+	[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] && break
+	kill -0 $wpid 2>/dev/null || fail "the writer died: $(cat "$out/writer-$boot.err")"
+	sleep 0.1
+done
+[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] || fail "the writer did not get going in 120 s"
+dmsetup message pc 0 resume
+
+synced() { vm_status pc | cut -d/ -f1; }
+wait_synced_count() {
+	local want=$1 i
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(synced)" -ge "$want" ] && return 0
+		[ "$(vm_state pc)" != failed ] || fail "failed: $(vm_status pc)"
+		sleep 0.1
+	done
+	fail "not $want regions in sync in 300 s: $(vm_status pc)"
+}
+power_cut() {
+	echo "PASS boot $boot ($point): cut with $(vm_status pc)" >> "$result"
+	log "boot $boot: power cut ($(vm_status pc 2>/dev/null || echo suspended))"
+	touch "$out/cut"
+	sleep 600
+}
+
+case "$point" in
+start|middle|late)
+	case "$point" in
+	start) frac=10 ;;
+	middle) frac=50 ;;
+	late) frac=90 ;;
+	esac
+	wait_synced_count $((regions * frac / 100))
+	# and a random moment after it
+	sleep "0.$((RANDOM % 10))"
+	power_cut
+	;;
+switch)
+	wait_state pc synced 600
+	dmsetup suspend pc
+	power_cut
+	;;
+final)
+	wait_state pc synced 600
+	copied=$(vm_field pc 4)
+	[ "$copied" -le $(((regions - loaded) * region / 2)) ] ||
+		fail "copied $copied KiB, more than the $((regions - loaded)) regions not loaded in sync"
+	kill "$wpid" "$sampler"
+	wait "$wpid" "$sampler" 2>/dev/null || true
+	python3 "$writer" check /dev/mapper/pc "$out"/wlog.* || fail "acknowledged writes lost"
+	dmsetup suspend pc
+	same_range $SRC $SRC_OFF $DST $DST_OFF $len
+	dmsetup reload pc --table "0 $len linear $DST $DST_OFF"
+	dmsetup resume pc
+	python3 "$writer" check /dev/mapper/pc "$out"/wlog.* || fail "acknowledged writes not on the destination"
+	dmsetup remove pc
+	echo "PASS boot $boot ($point): copied $copied KiB after loading $loaded of $regions regions in sync" >> "$result"
+	;;
+*)
+	fail "unknown point '$point'"
+	;;
+esac
