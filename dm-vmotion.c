@@ -1494,8 +1494,9 @@ static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
 		return DM_ENDIO_DONE;
 
 	vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
+	/* a discard changes no sync state, refused or not */
 	if (test_bit(VB_TRACKED, &vb->flags))
-		write_done(v, vb, *error);
+		write_done(v, vb, bio_op(bio) == REQ_OP_DISCARD ? BLK_STS_OK : *error);
 
 	return DM_ENDIO_DONE;
 }
