@@ -1189,10 +1189,23 @@ static void commit_intents(struct vmotion *v)
  * copy that set a bit had completed before the bit was read.  @force:
  * flush the destination even if no bit changed (sync, suspend).
  */
+/* dm_vmm_synced_begin() or _end() over every changed block, one a lock hold */
+static void synced_blocks(struct vmotion *v,
+			  bool (*step)(struct dm_vmm *md, unsigned long *block))
+{
+	unsigned long block = 0;
+	bool more;
+
+	do {
+		spin_lock_irq(&v->lock);
+		more = step(v->md, &block);
+		spin_unlock_irq(&v->lock);
+	} while (more);
+}
+
 static int commit_synced(struct vmotion *v, bool force)
 {
-	unsigned long block;
-	bool changed, more;
+	bool changed;
 	int r;
 
 	v->md_committed = jiffies;
@@ -1215,26 +1228,13 @@ static int commit_synced(struct vmotion *v, bool force)
 	if (r || !changed)
 		return r;
 
-	/* a block at a time under the lock */
-	for (block = 0;;) {
-		spin_lock_irq(&v->lock);
-		more = dm_vmm_synced_begin(v->md, &block);
-		spin_unlock_irq(&v->lock);
-		if (!more)
-			break;
-	}
+	synced_blocks(v, dm_vmm_synced_begin);
 	r = dm_vmm_write_synced(v->md);
 	if (r) {
 		md_stop(v, true, "cannot write the metadata");
 		return r;
 	}
-	for (block = 0;;) {
-		spin_lock_irq(&v->lock);
-		more = dm_vmm_synced_end(v->md, &block);
-		spin_unlock_irq(&v->lock);
-		if (!more)
-			break;
-	}
+	synced_blocks(v, dm_vmm_synced_end);
 	return 0;
 }
 
@@ -1494,8 +1494,9 @@ static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
 		return DM_ENDIO_DONE;
 
 	vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
+	/* a discard changes no sync state, refused or not */
 	if (test_bit(VB_TRACKED, &vb->flags))
-		write_done(v, vb, *error);
+		write_done(v, vb, bio_op(bio) == REQ_OP_DISCARD ? BLK_STS_OK : *error);
 
 	return DM_ENDIO_DONE;
 }

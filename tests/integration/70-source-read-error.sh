@@ -1,5 +1,5 @@
 #!/bin/bash
-# A source read error during the copy fails the migration (on_error fail) with a clear log line; I/O elsewhere goes on.  With on_error pause it pauses the copier, and the destination stays in the write path: a region in sync stays in sync when written.
+# A source read error during the copy fails the migration (on_error fail) with a clear log line; I/O elsewhere goes on.  With on_error pause it pauses the copier, and the destination stays in the write path: a region in sync stays in sync when written.  A write the source fails takes its region out of sync.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
@@ -46,5 +46,15 @@ dd if=/tmp/blk of=/dev/mapper/mig bs=4k seek=2 count=1 oflag=direct conv=notrunc
 expect_eq "regions in sync after a write to one" "$s1" "$(vm_field mig 0)"
 cmp /tmp/blk <(dd if=$DST bs=4k skip=$((DST_OFF / 8 + 2)) count=1 iflag=direct status=none) ||
 	fail "the write did not reach the destination"
+dmsetup remove mig
+
+log "a write that fails on the source but not on the destination: the region is not in sync any more"
+# the bad stretch at 40 MiB is region 80 (512 KiB regions); in sync from the start
+dmsetup create mig --table "0 $len vmotion /dev/mapper/src 0 $DST $DST_OFF 1024 1 nosync"
+wait_state mig synced 60
+dd if=/tmp/blk of=/dev/mapper/mig bs=4k seek=$((bad / 8)) count=1 oflag=direct status=none 2>/dev/null &&
+	fail "a write to the source's bad stretch succeeded"
+expect_eq "regions in sync after the failed write" "$((len / 1024 - 1))/$((len / 1024))" "$(vm_field mig 0)"
+expect_eq "source errors" 1 "$(vm_field mig 6)"
 dmsetup remove mig
 dmsetup remove src

@@ -80,5 +80,6 @@ dmsetup remove m2
 fill /dev/vdc 0 $len 19
 same_range $SRC $SRC_OFF /dev/vdc 0 $len
 rmmod dm_vmotion
+rmmod dm_vmotion_metadata
 rmmod dm_vmotion_bitmap
 ! lsmod | matches '^dm_vmotion' || fail "modules still loaded"

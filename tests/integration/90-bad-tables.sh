@@ -45,7 +45,7 @@ bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 rate -5" "Invalid rate (KiB/s expe
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 4 rate 1 rate 2" "Duplicate feature argument 'rate'"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 nosync nosync" "Duplicate feature argument 'nosync'"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 no_discard_passdown no_discard_passdown" "Duplicate feature argument 'no_discard_passdown'"
-bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 metadata /dev/vdc" "Feature argument not supported yet"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 mode track" "Feature argument not supported yet"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 skip_zeroes" "Feature argument not supported yet"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 3 nosync" "Invalid number of feature arguments"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 17 a b c d e f g h i j k l m n o p q" "Invalid number of feature arguments"
