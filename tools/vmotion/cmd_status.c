@@ -48,6 +48,9 @@ static void print_status(const struct device *d, bool json, bool first)
 	       copied, p.dest_errors, p.source_errors);
 	if (left > 0)
 		printf(", ETA %lds", left);
+	if (p.md)
+		printf(", metadata %s (%" PRIu64 " regions recorded in sync)",
+		       p.md, p.md_recorded);
 	putchar('\n');
 }
 

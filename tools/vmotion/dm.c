@@ -185,17 +185,24 @@ static int parse_vmotion_table(struct segment *s, const char *params)
 static int parse_vmotion_status(struct segment *s, const char *params)
 {
 	unsigned long long synced, total, copied, held = 0;
+	unsigned long long intents = 0, writes = 0, recorded = 0;
 	unsigned int region;
 
-	/* held writes, the ninth field, and any added later are optional */
+	/*
+	 * held writes, the ninth field, and any added later are optional
+	 * (an older module prints fewer)
+	 */
 	snprintf(s->paused_by, sizeof(s->paused_by), DM_VMOTION_PAUSED_BY_NONE);
 	snprintf(s->md_state, sizeof(s->md_state), DM_VMOTION_MD_NONE);
-	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s %7s",
+	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s %7s %llu %llu %llu",
 		   &synced, &total, &region, s->state, &s->rate, &copied,
 		   &s->dest_errors, &s->source_errors, &held, s->paused_by,
-		   s->md_state) < 8)
+		   s->md_state, &intents, &writes, &recorded) < 8)
 		return -1;
 	s->held_writes = held;
+	s->md_intents = intents;
+	s->md_writes = writes;
+	s->md_recorded = recorded;
 	s->synced = synced;
 	s->total = total;
 	s->copied_kib = copied;

@@ -36,6 +36,9 @@ struct segment {
 	uint64_t held_writes;
 	char paused_by[8];
 	char md_state[8];	/* "-" none, "ok", "error", "off" */
+	uint64_t md_intents;	/* write-intent bits set */
+	uint64_t md_writes;	/* metadata blocks written */
+	uint64_t md_recorded;	/* regions recorded in sync on disk */
 };
 
 struct device {

@@ -74,6 +74,24 @@ void json_str(const char *str)
 	putchar('"');
 }
 
+/*
+ * A segment's "metadata": null if it keeps none, else where it is and
+ * what the kernel says of it (status fields 11 to 14).
+ */
+static void json_metadata(const struct segment *s)
+{
+	printf("\"metadata\": ");
+	if (!s->md_dev) {
+		printf("null");
+		return;
+	}
+	printf("{\"device\": \"%u:%u\", \"offset\": %" PRIu64 ", \"state\": ",
+	       major(s->md_dev), minor(s->md_dev), s->md_off);
+	json_str(s->md_state);
+	printf(", \"intent_bits\": %" PRIu64 ", \"blocks_written\": %" PRIu64 ", \"recorded_regions\": %" PRIu64 "}",
+	       s->md_intents, s->md_writes, s->md_recorded);
+}
+
 /* One device's status, an element of the "devices" array. */
 void json_status(const struct device *d, bool first)
 {
@@ -100,6 +118,11 @@ void json_status(const struct device *d, bool first)
 		printf("%ld", left);
 	else
 		printf("null");
+	if (p.md)
+		printf(", \"metadata\": \"%s\", \"metadata_recorded_regions\": %" PRIu64,
+		       p.md, p.md_recorded);
+	else
+		printf(", \"metadata\": null, \"metadata_recorded_regions\": null");
 	printf(", \"segments\": [");
 	for (int i = 0; i < d->nr; i++) {
 		const struct segment *s = &d->seg[i];
@@ -112,8 +135,10 @@ void json_status(const struct device *d, bool first)
 		       major(s->dest), minor(s->dest), s->dest_off);
 		printf("\"region_sectors\": %u, \"state\": \"%s\", ", s->region,
 		       s->state);
-		printf("\"synced_regions\": %" PRIu64 ", \"total_regions\": %" PRIu64 "}",
+		printf("\"synced_regions\": %" PRIu64 ", \"total_regions\": %" PRIu64 ", ",
 		       s->synced, s->total);
+		json_metadata(s);
+		putchar('}');
 	}
 	printf("]}");
 }

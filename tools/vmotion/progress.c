@@ -33,7 +33,7 @@
 void progress_of(const struct device *d, struct progress *p)
 {
 	bool failed = false, copying = false, paused = false;
-	bool synced = d->nr > 0;
+	bool synced = d->nr > 0, md = false, md_error = false, md_off = false;
 
 	memset(p, 0, sizeof(*p));
 	for (int i = 0; i < d->nr; i++) {
@@ -58,7 +58,15 @@ void progress_of(const struct device *d, struct progress *p)
 		/* a segment with no status (read in between two ioctls) is not */
 		synced &= !strcmp(s->state, DM_VMOTION_STATE_SYNCED);
 		p->error_paused |= !strcmp(s->paused_by, DM_VMOTION_PAUSED_BY_ERROR);
+		if (s->md_dev) {
+			md = true;
+			md_error |= !strcmp(s->md_state, DM_VMOTION_MD_ERROR);
+			md_off |= !strcmp(s->md_state, DM_VMOTION_MD_OFF);
+			p->md_recorded += s->md_recorded;
+		}
 	}
+	p->md = !md ? NULL : md_error ? DM_VMOTION_MD_ERROR :
+		md_off ? DM_VMOTION_MD_OFF : DM_VMOTION_MD_OK;
 	p->state = failed ? DM_VMOTION_STATE_FAILED :
 		   copying ? DM_VMOTION_STATE_COPYING :
 		   paused ? DM_VMOTION_STATE_PAUSED :

@@ -20,6 +20,12 @@ struct progress {
 	uint64_t held_writes;
 	const char *state;
 	bool error_paused;	/* on_error pause: waits for 'resume' */
+	/*
+	 * the metadata, worst first: "error", "off", "ok"; NULL if no
+	 * segment keeps any
+	 */
+	const char *md;
+	uint64_t md_recorded;	/* regions recorded in sync, summed */
 };
 
 void progress_of(const struct device *d, struct progress *p);
