@@ -1,5 +1,5 @@
 #!/bin/bash
-# vmotion restore: a migration started with --no-switch and a low rate, its vmotion table replaced by the plain linear table a boot configuration rebuilds, is loaded again with the same metadata and resumes where it stopped (the kernel's "N of M regions in sync" with N > 0, less copied than the whole), then waits for sync and, --no-switch recorded, does not switch; bytes equal after the switch; a finished record is left alone, a record at "switching" is not restored (exit 1), one whose disk is missing is skipped.
+# vmotion restore: a migration started with --no-switch and a low rate, its vmotion table replaced by the plain linear table a boot configuration rebuilds, is loaded again with the same metadata and resumes where it stopped (the kernel's "N of M regions in sync" with N > 0, less copied than the whole), then waits for sync and, --no-switch recorded, does not switch; bytes equal after the switch; a finished record is left alone; a switched migration whose device was rebuilt on its source (a power cut before the boot configuration changed) is pointed at the destination again, when its metadata says it switched, and refused without it or against it; a switch killed after its metadata said switched is completed, one killed before is restored as in sync; a record at "switching" without metadata is not restored (exit 1); one whose disk is missing is skipped; bytes checked each time.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
@@ -75,17 +75,100 @@ expect_eq "table" "0 $len linear $(majmin $DST) 0" "$(dmsetup table r)"
 dmsetup remove r
 rm /var/lib/vmotion/r.state
 
-log "a record at switching is not restored"
+log "switched, then a power cut before the boot configuration changed: restore points the device at the destination"
 wipe $DST
 dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
-vmotion migrate --no-switch s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s"; }
+vmotion migrate s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s"; }
+expect_eq "table after the switch" "0 $len linear $(majmin $DST) 0" "$(dmsetup table s)"
+# written after the switch: on the destination alone
+fill /dev/mapper/s 0 $((len / 2)) 92
+after=$(sum_range /dev/mapper/s 0 $len)
+src_sum=$(sum_range $SRC $SRC_OFF $len)
+[ "$after" != "$src_sum" ] || fail "the source has the writes made after the switch"
+rebuild s "$linear"
+vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore, switched and rebuilt on the source"; }
+grep -qF "s: switched to $DST before the system went down, and rebuilt linear on its source since, which lacks the writes made after the switch: pointed at $DST again, as the switch left it; the boot configuration must name $DST" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "table" "0 $len linear $(majmin $DST) 0" "$(dmsetup table s)"
+expect_eq "the data written after the switch" "$after" "$(sum_range /dev/mapper/s 0 $len)"
+expect_eq "the source untouched" "$src_sum" "$(sum_range $SRC $SRC_OFF $len)"
+vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore, again"; }
+grep -q "^s: its migration to $DST ended (switched); nothing to restore$" /tmp/restore.out ||
+	fail "restore, again: $(cat /tmp/restore.out)"
+
+log "the same, with metadata that does not say switched: refused, left as it is"
+rebuild s "$linear"
+"$REPO/tests/vmm-header" $DST $end state=synced
+rc=0
+vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+expect_eq "restore's exit status" 1 $rc
+grep -qF "s: its record says it switched to $DST, but segment 0's metadata ($DST:$end) does not say that migration switched: left as it is, unused" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
+dmsetup remove s
+
+log "switched without metadata, rebuilt on the source: refused, left as it is"
+wipe $DST
+dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
+vmotion migrate --no-metadata s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s --no-metadata"; }
+rebuild s "$linear"
+rc=0
+vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+expect_eq "restore's exit status" 1 $rc
+grep -qF "s: switched to $DST before the system went down, but the device is linear on its source again, which lacks every write since; segment 0 kept no metadata to confirm the switch: left as it is, unused" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
+dmsetup remove s
+
+# switch_killed POINT: a migration of s in sync, its switch killed at POINT,
+# then the boot configuration's table
+switch_killed() {
+	wipe $DST
+	dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
+	vmotion migrate --no-switch s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s"; }
+	rc=0
+	VMOTION_TEST_KILL=$1 vmotion switch s > /tmp/sw.out 2>&1 || rc=$?
+	expect_eq "switch killed at $1" 137 $rc
+	grep -q "^state=switching$" /var/lib/vmotion/s.state || fail "record: $(cat /var/lib/vmotion/s.state)"
+	rebuild s "$linear"
+}
+
+log "killed in the switch once the metadata said switched: restore points the device at the destination"
+switch_killed switch-marked
+expect_eq "header" 3 "$(hdr $DST $end state)"
+vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore, switch killed after the mark"; }
+grep -qF "s: was switching to $DST when the system went down; its metadata says the switch was made" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "table" "0 $len linear $(majmin $DST) 0" "$(dmsetup table s)"
+same_range $SRC $SRC_OFF /dev/mapper/s 0 $len
+dmsetup remove s
+
+log "killed in the switch before the metadata said switched: the migration is restored"
+switch_killed switch-suspended
+expect_eq "header" 2 "$(hdr $DST $end state)"
+vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore, switch killed before the mark"; }
+grep -qF "s: was switching to $DST when the system went down; its metadata says the switch was not made: the migration is restored" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+grep -q "^s: in sync; run 'vmotion switch s' to move to the destination$" /tmp/restore.out ||
+	fail "restore did not follow to sync: $(cat /tmp/restore.out)"
+grep -q "^state=migrating$" /var/lib/vmotion/s.state || fail "record: $(cat /var/lib/vmotion/s.state)"
+expect_eq "copied after the restore: nothing" 0 "$(vm_field s 4)"
+vmotion switch s > /dev/null || fail "switch s after the restore"
+same_range $SRC $SRC_OFF /dev/mapper/s 0 $len
+dmsetup remove s
+
+log "a record at switching without metadata is not restored"
+wipe $DST
+dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
+vmotion migrate --no-switch --no-metadata s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s"; }
 rebuild s "$linear"
 sed -i 's/^state=.*/state=switching/' /var/lib/vmotion/s.state
 rc=0
 vmotion restore > /tmp/restore.out 2>&1 || rc=$?
 expect_eq "restore's exit status with a record at switching" 1 $rc
-grep -qF "s: not restoring: its record says it was switching to $DST" /tmp/restore.out ||
+grep -qF "s: not restoring: its record says it was switching to $DST (" /tmp/restore.out ||
 	fail "restore: $(cat /tmp/restore.out)"
+grep -qF "and no metadata says whether it switched" /tmp/restore.out || fail "restore: $(cat /tmp/restore.out)"
 expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
 
 log "a migration whose disk is missing is skipped"

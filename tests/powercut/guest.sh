@@ -5,7 +5,13 @@
 #   POINT: start (a new migration, then a cut early in the copy), middle,
 #   late (cuts at about half and nine tenths), switch (a cut with the device
 #   suspended in sync, as the switch leaves it), final (no cut: the copy
-#   ends and the device moves to the destination).
+#   ends and the device moves to the destination); tool-switch (the tool
+#   migrates with its default metadata, at the destination's end, and
+#   switches; the cut comes as soon as the switch says it is done, the
+#   writer still writing, now to the destination alone), tool-restore (no
+#   cut: the boot configuration still rebuilds the device linear on its
+#   source; vmotion restore must point it at the destination again, where
+#   every acknowledged write must be).
 #
 # Every boot after the first loads the same table line with the same
 # metadata, and checks before anything else: every write the writer had
@@ -27,6 +33,59 @@ len=$((regions * region))
 blocks=$((len / 8 * 3 / 4))
 table="0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF $region 5 rate 16384 metadata $MD 0"
 writer=$REPO/tests/powercut/writer
+
+# The tool's records live under /var/lib/vmotion, which must survive the
+# cut: the guest's root is a fresh overlay at each boot, the output
+# directory is the host's.
+mkdir -p "$out/varlib" /var/lib/vmotion
+mount --bind "$out/varlib" /var/lib/vmotion
+linear="0 $len linear $SRC $SRC_OFF"
+
+if [ "$point" = tool-switch ]; then
+	log "boot $boot: vmotion migrates with its metadata and switches"
+	rm -f "$out"/wlog.* "$out"/varlib/*
+	wipe $DST
+	fill $SRC $SRC_OFF $len "$boot"
+	dmsetup create pc --table "$linear"
+	python3 "$writer" write /dev/mapper/pc $blocks 4 "$boot" "$out/wlog.$boot" 2> "$out/writer-$boot.err" &
+	wpid=$!
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] && break
+		kill -0 $wpid 2>/dev/null || fail "the writer died: $(cat "$out/writer-$boot.err")"
+		sleep 0.1
+	done
+	vmotion migrate --no-switch pc $DST > "$out/migrate-$boot.out" 2>&1 ||
+		fail "migrate: $(cat "$out/migrate-$boot.out")"
+	matches "metadata on $DST at sector" "$out/migrate-$boot.out" ||
+		fail "no metadata: $(cat "$out/migrate-$boot.out")"
+	vmotion switch pc > "$out/switch-$boot.out" 2>&1 ||
+		fail "switch: $(cat "$out/switch-$boot.out")"
+	# the writer goes on: what it writes now is on the destination alone
+	n=$(cat "$out"/wlog.$boot.* | wc -l)
+	for ((i = 0; i < 300; i++)); do
+		[ "$(cat "$out"/wlog.$boot.* | wc -l)" -ge $((n + 100)) ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$out"/wlog.$boot.* | wc -l)" -ge $((n + 100)) ] ||
+		fail "the writer did not go on after the switch"
+	echo "PASS boot $boot ($point): cut after '$(cat "$out/switch-$boot.out")', $(($(cat "$out"/wlog.$boot.* | wc -l) - n)) writes acknowledged since" >> "$result"
+	log "boot $boot: power cut"
+	touch "$out/cut"
+	sleep 600
+fi
+if [ "$point" = tool-restore ]; then
+	# what a boot configuration not yet changed after the switch makes
+	dmsetup create pc --table "$linear"
+	vmotion restore > "$out/restore-$boot.out" 2>&1 ||
+		fail "restore: $(cat "$out/restore-$boot.out")"
+	matches "pc: switched to $DST before the system went down.*pointed at $DST again" "$out/restore-$boot.out" ||
+		fail "restore did not point the device at the destination: $(cat "$out/restore-$boot.out")"
+	expect_eq "table" "0 $len linear $(majmin $DST) 0" "$(dmsetup table pc)"
+	python3 "$writer" check /dev/mapper/pc "$out"/wlog.* || fail "acknowledged writes lost"
+	dmsetup remove pc
+	echo "PASS boot $boot ($point): $(cat "$out/restore-$boot.out" | tr '\n' ' ')" >> "$result"
+	exit 0
+fi
 
 if [ "$point" = start ]; then
 	log "boot $boot: a new migration"
@@ -92,6 +151,7 @@ power_cut() {
 }
 
 case "$point" in
+tool-switch) ;;
 start|middle|late)
 	case "$point" in
 	start) frac=10 ;;

@@ -9,11 +9,15 @@
  * it), and load the vmotion table again with the same metadata, which
  * must still hold the recorded migration: the kernel resumes where it
  * stopped.  Then follow each to its end and switch, unless --no-switch
- * (given now, or to the migrate that started it) or --no-wait.  A record
- * left at "switching" is not restored: the destination may hold the only
- * current copy, and which disk is the device's is for the operator to
- * say.  Run at boot by vmotion-restore.service.  The work is migrate's
- * (migrate_start(), migrate_finish()); there is no libdevmapper call here.
+ * (given now, or to the migrate that started it) or --no-wait.  A
+ * switched record whose device was rebuilt on its old sources (the boot
+ * configuration not yet changed) has the device pointed at the destination
+ * again, if the metadata confirms the switch; one left at "switching" is
+ * settled by the metadata (switch_outcome()), and without metadata is not
+ * restored: the destination may hold the only current copy, and which disk
+ * is the device's is for the operator to say.  Run at boot by
+ * vmotion-restore.service.  The work is migrate's (migrate_start(),
+ * migrate_finish()); there is no libdevmapper call here.
  *
  * Copyright (C) 2026 The dm-vmotion authors.
  */
@@ -24,10 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "commands.h"
 #include "dm-vmotion.h"
+#include "dm-vmotion-metadata-format.h"
 #include "dm.h"
 #include "metadata.h"
 #include "state.h"
@@ -50,7 +56,7 @@ struct restore_run {
 
 /* A recorded segment: its place in the device and on the source */
 struct rec_place {
-	uint64_t start, len, src_off;
+	uint64_t start, len, src_off, dest_off;
 };
 
 /* The segments of the recorded table.  Their number, or -1. */
@@ -60,12 +66,12 @@ static int recorded_places(const struct record *r, struct rec_place *p)
 	int n = 0;
 
 	while (*line && n < MAX_SEGMENTS) {
-		unsigned long long start, len, off;
+		unsigned long long start, len, off, dest_off;
 
-		if (sscanf(line, "%llu %llu %*s %*s %llu", &start, &len,
-			   &off) != 3)
+		if (sscanf(line, "%llu %llu %*s %*s %llu %*s %llu", &start,
+			   &len, &off, &dest_off) != 4)
 			return -1;
-		p[n++] = (struct rec_place){start, len, off};
+		p[n++] = (struct rec_place){start, len, off, dest_off};
 		line += strcspn(line, "\n");
 		line += *line == '\n';
 	}
@@ -85,13 +91,41 @@ static int find_disk(const char *name, const char *what, const char *id,
 }
 
 /*
+ * Each linear segment of @d is where the record says the migration took
+ * it from.  If not, and @name, a message saying where it differs.
+ */
+static bool on_sources(const struct device *d, const struct rec_place *p,
+		       const dev_t *src, const char *name)
+{
+	for (int i = 0; i < d->nr; i++) {
+		const struct segment *s = &d->seg[i];
+
+		if (s->start != p[i].start || s->len != p[i].len ||
+		    s->src != src[i] || s->src_off != p[i].src_off) {
+			if (name)
+				err("%s: not restoring: segment %d is linear on %u:%u at %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 "), the migration was from %u:%u at %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 ")",
+				    name, i, major(s->src), minor(s->src),
+				    s->src_off, s->start, s->len,
+				    major(src[i]), minor(src[i]), p[i].src_off,
+				    p[i].start, p[i].len);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * The device runs linear on the recorded sources, segment by segment, as
  * migrate found it: 0; 1 if it is not there (yet) or migrating already,
- * with a line; -1 if it is something else, with a message.
+ * with a line; -1 if it is something else, with a message.  @stale_only
+ * (a switched record): anything but that is 1, without a word.
  */
 static int check_rebuilt(const struct record *r, const struct rec_place *p,
-			 const dev_t *src, struct device *d)
+			 const dev_t *src, struct device *d, bool stale_only)
 {
+	if (stale_only)
+		return get_device(r->name, d, false) || !all_type(d, "linear") ||
+		       d->nr != r->nr || !on_sources(d, p, src, NULL);
 	if (get_device(r->name, d, false)) {
 		printf("%s: not restoring: the device is not there (its boot configuration makes it, linear on its source)\n",
 		       r->name);
@@ -107,27 +141,17 @@ static int check_rebuilt(const struct record *r, const struct rec_place *p,
 		    r->name, r->nr);
 		return -1;
 	}
-	for (int i = 0; i < d->nr; i++) {
-		const struct segment *s = &d->seg[i];
-
-		if (s->start != p[i].start || s->len != p[i].len ||
-		    s->src != src[i] || s->src_off != p[i].src_off) {
-			err("%s: not restoring: segment %d is linear on %u:%u at %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 "), the migration was from %u:%u at %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 ")",
-			    r->name, i, major(s->src), minor(s->src), s->src_off,
-			    s->start, s->len, major(src[i]), minor(src[i]),
-			    p[i].src_off, p[i].start, p[i].len);
-			return -1;
-		}
-	}
-	return 0;
+	return on_sources(d, p, src, r->name) ? 0 : -1;
 }
 
 /*
  * The disks of @r, found, and the device checked: 0 with the metadata
  * areas in @a and the destination's node; 1 to skip; -1 failed.
+ * @stale_only: see check_rebuilt().
  */
 static int find_migration(const struct record *r, struct device *d,
-			  char *dest, size_t size, struct md_area *a)
+			  char *dest, size_t size, struct md_area *a,
+			  bool stale_only)
 {
 	struct rec_place *p = calloc(MAX_SEGMENTS, sizeof(*p));
 	dev_t *src = calloc(MAX_SEGMENTS, sizeof(*src));
@@ -159,11 +183,165 @@ static int find_migration(const struct record *r, struct device *d,
 		a[i].sectors = md_segment_sectors(p[i].len, r->region);
 	}
 	if (!rc)
-		rc = check_rebuilt(r, p, src, d);
+		rc = check_rebuilt(r, p, src, d, stale_only);
 out:
 	free(src);
 	free(p);
 	return rc;
+}
+
+/*
+ * A switched migration whose device the boot configuration rebuilt linear
+ * on its sources, as it was before the migration (the configuration not
+ * yet changed, a power cut right after the switch): the sources lack
+ * every write since the switch, and nothing has used the device yet
+ * (vmotion-restore.service runs before the local file systems).  When
+ * every segment's metadata says this migration switched, the device is
+ * pointed at the destination again, as the switch left it; without
+ * metadata to say so, or with metadata saying otherwise, it is refused and
+ * left as it is, for the operator.  Anything else (the device on its
+ * destination, not there, another table) is what the operator made of it
+ * since: nothing to do.
+ */
+static void restore_switched(const struct record *r, struct restore_run *run)
+{
+	struct md_area *a = calloc(MAX_SEGMENTS, sizeof(*a));
+	struct rec_place *p = calloc(MAX_SEGMENTS, sizeof(*p));
+	struct device *d = calloc(1, sizeof(*d));
+	struct device *now = calloc(1, sizeof(*now));
+	struct table *t = calloc(1, sizeof(*t));
+	struct stat st;
+	struct lock l;
+	char dest[256];
+
+	if (!a || !p || !d || !now || !t) {
+		err("%s: out of memory", r->name);
+		run->failed++;
+		goto out;
+	}
+	if (!r->nr || !r->region || recorded_places(r, p) != r->nr ||
+	    find_migration(r, d, dest, sizeof(dest), a, true) ||
+	    stat(dest, &st)) {
+		printf("%s: its migration to %s ended (%s); nothing to restore\n",
+		       r->name, r->dest_path, r->state);
+		goto out;
+	}
+	for (int i = 0; i < r->nr; i++) {
+		struct md_header h;
+		uint8_t uuid[MD_UUID_LEN];
+		const char *why = "";
+
+		if (!a[i].dev) {
+			err("%s: switched to %s before the system went down, but the device is linear on its source again, which lacks every write since; segment %d kept no metadata to confirm the switch: left as it is, unused: point it at %s (vmotion(8), RESTORE)",
+			    r->name, dest, i, dest);
+			run->failed++;
+			goto out;
+		}
+		if (md_read(a[i].path, a[i].offset, &h, &why) ||
+		    h.state != DM_VMM_SWITCHED ||
+		    md_uuid_parse(r->seg[i].md_uuid, uuid) ||
+		    memcmp(uuid, h.uuid, sizeof(uuid))) {
+			err("%s: its record says it switched to %s, but segment %d's metadata (%s:%" PRIu64 ") does not say that migration switched%s%s: left as it is, unused; the operator must say which disk holds the data (vmotion(8), RESTORE)",
+			    r->name, dest, i, a[i].path, a[i].offset,
+			    *why ? ": " : "", why);
+			run->failed++;
+			goto out;
+		}
+	}
+	if (take_device(r->name, "restore", true, &l, now))
+		goto fail;
+	if (!same_table(now, d)) {
+		err("%s: its table changed while restore looked at it; left as it is",
+		    r->name);
+		release_device(&l);
+		goto fail;
+	}
+	t->nr = d->nr;
+	t->type = "linear";
+	for (int i = 0; i < d->nr; i++) {
+		t->start[i] = d->seg[i].start;
+		t->len[i] = d->seg[i].len;
+		snprintf(t->params[i], sizeof(t->params[i]), "%u:%u %" PRIu64,
+			 major(st.st_rdev), minor(st.st_rdev), p[i].dest_off);
+	}
+	if (replace_table(r->name, t)) {
+		release_device(&l);
+		goto fail;
+	}
+	release_device(&l);
+	printf("%s: switched to %s before the system went down, and rebuilt linear on its source since, which lacks the writes made after the switch: pointed at %s again, as the switch left it; the boot configuration must name %s\n",
+	       r->name, dest, dest, dest);
+	goto out;
+fail:
+	run->failed++;
+out:
+	free(t);
+	free(now);
+	free(d);
+	free(p);
+	free(a);
+}
+
+/*
+ * A record left at "switching" (the tool stopped during the switch): the
+ * switch marks every segment's header switched while the device is
+ * suspended in sync, before the resume that moves it to the destination,
+ * and puts them back to synced if it backs out.  So with metadata the
+ * headers say what happened: 1 all switched (the destination holds the
+ * data: from the mark on, the two sides were equal until the resume, and
+ * only the destination got writes after it); 0 none (no resume happened:
+ * the source holds the data and the migration is in sync); -1 no metadata,
+ * or not all alike, or unreadable.
+ */
+static int switch_outcome(const struct record *r)
+{
+	int switched = 0;
+
+	for (int i = 0; i < r->nr; i++) {
+		const struct rec_segment *s = &r->seg[i];
+		uint8_t uuid[MD_UUID_LEN];
+		struct md_header h;
+		const char *why;
+		char node[256];
+		dev_t dev;
+
+		if (!s->md || md_uuid_parse(s->md_uuid, uuid) ||
+		    identity_device(s->md_id, s->md_path, &dev, node,
+				    sizeof(node)) ||
+		    md_read(node, s->md_off, &h, &why) ||
+		    memcmp(uuid, h.uuid, sizeof(uuid)))
+			return -1;
+		if (h.state == DM_VMM_SWITCHED)
+			switched++;
+		else if (h.state != DM_VMM_SYNCED)
+			return -1;
+	}
+	return !r->nr ? -1 : switched == r->nr ? 1 : switched ? -1 : 0;
+}
+
+static void restore_one(const struct record *r, void *arg);
+
+/*
+ * A switch that was not made: the record goes back to "migrating" (as the
+ * switch itself does when it backs out), and the migration is restored.
+ */
+static void restore_unswitched(const struct record *r, struct restore_run *run)
+{
+	struct record *m = malloc(sizeof(*m));
+
+	if (!m) {
+		err("%s: out of memory", r->name);
+		run->failed++;
+		return;
+	}
+	*m = *r;
+	snprintf(m->state, sizeof(m->state), REC_MIGRATING);
+	m->changed = time(NULL);
+	if (record_write(m))
+		run->failed++;
+	else
+		restore_one(m, run);
+	free(m);
 }
 
 /* One record: load its migration again if it was in progress. */
@@ -178,9 +356,27 @@ static void restore_one(const struct record *r, void *arg)
 	int rc;
 
 	if (!strcmp(r->state, REC_SWITCHING)) {
-		err("%s: not restoring: its record says it was switching to %s (%s) when it stopped: that disk may hold the only current copy of the data; point the device at the disk that holds it (vmotion(8), RESTORE)",
-		    r->name, r->dest_path, *r->dest_id ? r->dest_id : "no identity");
-		run->failed++;
+		switch (switch_outcome(r)) {
+		case 1:
+			printf("%s: was switching to %s when the system went down; its metadata says the switch was made\n",
+			       r->name, r->dest_path);
+			restore_switched(r, run);
+			break;
+		case 0:
+			printf("%s: was switching to %s when the system went down; its metadata says the switch was not made: the migration is restored\n",
+			       r->name, r->dest_path);
+			restore_unswitched(r, run);
+			break;
+		default:
+			err("%s: not restoring: its record says it was switching to %s (%s) when it stopped, and no metadata says whether it switched: that disk may hold the only current copy of the data; point the device at the disk that holds it (vmotion(8), RESTORE)",
+			    r->name, r->dest_path,
+			    *r->dest_id ? r->dest_id : "no identity");
+			run->failed++;
+		}
+		goto out;
+	}
+	if (!strcmp(r->state, REC_SWITCHED)) {
+		restore_switched(r, run);
 		goto out;
 	}
 	if (strcmp(r->state, REC_MIGRATING)) {
@@ -193,7 +389,7 @@ static void restore_one(const struct record *r, void *arg)
 		run->failed++;
 		goto out;
 	}
-	rc = find_migration(r, d, dest, sizeof(dest), a);
+	rc = find_migration(r, d, dest, sizeof(dest), a, false);
 	if (rc) {
 		run->failed += rc < 0;
 		goto out;
