@@ -16,6 +16,11 @@ rebuild() {
 	dmsetup reload "$1" --table "$2"
 	dmsetup resume "$1"
 }
+# the same after a reboot: the device made anew (no I/O counted on it yet)
+reboot_rebuild() {
+	dmsetup remove "$1"
+	dmsetup create "$1" --table "$2"
+}
 
 dmsetup create r --table "0 $len linear $SRC $SRC_OFF"
 linear=$(dmsetup table r)
@@ -85,7 +90,7 @@ fill /dev/mapper/s 0 $((len / 2)) 92
 after=$(sum_range /dev/mapper/s 0 $len)
 src_sum=$(sum_range $SRC $SRC_OFF $len)
 [ "$after" != "$src_sum" ] || fail "the source has the writes made after the switch"
-rebuild s "$linear"
+reboot_rebuild s "$linear"
 vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore, switched and rebuilt on the source"; }
 grep -qF "s: switched to $DST before the system went down, and rebuilt linear on its source since, which lacks the writes made after the switch: pointed at $DST again, as the switch left it; the boot configuration must name $DST" /tmp/restore.out ||
 	fail "restore: $(cat /tmp/restore.out)"
@@ -96,28 +101,65 @@ vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore
 grep -q "^s: its migration to $DST ended (switched); nothing to restore$" /tmp/restore.out ||
 	fail "restore, again: $(cat /tmp/restore.out)"
 
-log "the same, with metadata that does not say switched: refused, left as it is"
-rebuild s "$linear"
+log "the same, written since it was made: refused, left as it is (each side holds writes the other lacks)"
+reboot_rebuild s "$linear"
+dd if=/dev/urandom of=/dev/mapper/s bs=4k count=1 oflag=direct status=none
+rc=0
+vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+expect_eq "restore's exit status" 1 $rc
+grep -qF "s: switched to $DST before the system went down, but it is linear on its source again, and has been written since it was made" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
+src_sum=$(sum_range $SRC $SRC_OFF $len)
+
+log "the same, the device open: refused, left as it is"
+reboot_rebuild s "$linear"
+exec 9< /dev/mapper/s
+rc=0
+vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+exec 9<&-
+expect_eq "restore's exit status" 1 $rc
+grep -qF "s: switched to $DST before the system went down, but it is linear on its source again, which lacks every write since, and it is in use (open 1 times): left as it is" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
+
+log "the same, with metadata that does not say switched: the stale source is not served (error table)"
 "$REPO/tests/vmm-header" $DST $end state=synced
 rc=0
 vmotion restore > /tmp/restore.out 2>&1 || rc=$?
 expect_eq "restore's exit status" 1 $rc
-grep -qF "s: its record says it switched to $DST, but segment 0's metadata ($DST:$end) does not say that migration switched: left as it is, unused" /tmp/restore.out ||
+grep -qF "s: switched to $DST before the system went down, but it is linear on its source again, which lacks every write since, and segment 0's metadata ($DST:$end) does not say that migration switched: its table is now \"error\"" /tmp/restore.out ||
 	fail "restore: $(cat /tmp/restore.out)"
-expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
-dmsetup remove s
+expect_eq "s's table" "0 $len error" "$(dmsetup table s)"
+dd if=/dev/mapper/s of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null && fail "a read of s succeeded"
+expect_eq "the source untouched" "$src_sum" "$(sum_range $SRC $SRC_OFF $len)"
+"$REPO/tests/vmm-header" $DST $end state=switched
+expect_eq "the destination untouched" "$after" "$(sum_range $DST 0 $len)"
 
-log "switched without metadata, rebuilt on the source: refused, left as it is"
-wipe $DST
-dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
-vmotion migrate --no-metadata s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s --no-metadata"; }
-rebuild s "$linear"
+log "the same, the destination missing: the stale source is not served"
+reboot_rebuild s "$linear"
+cp /var/lib/vmotion/s.state /tmp/s.state
+sed -i -e 's|^dest_path=.*|dest_path=/dev/vdz|' -e 's/^dest_id=.*/dest_id=/' /var/lib/vmotion/s.state
 rc=0
 vmotion restore > /tmp/restore.out 2>&1 || rc=$?
 expect_eq "restore's exit status" 1 $rc
-grep -qF "s: switched to $DST before the system went down, but the device is linear on its source again, which lacks every write since; segment 0 kept no metadata to confirm the switch: left as it is, unused" /tmp/restore.out ||
+grep -qF "and its destination (/dev/vdz) is not present: its table is now \"error\"" /tmp/restore.out ||
 	fail "restore: $(cat /tmp/restore.out)"
-expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
+expect_eq "s's table" "0 $len error" "$(dmsetup table s)"
+cp /tmp/s.state /var/lib/vmotion/s.state
+dmsetup remove s
+
+log "switched without metadata, rebuilt on the source: the stale source is not served"
+wipe $DST
+dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
+vmotion migrate --no-metadata s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s --no-metadata"; }
+reboot_rebuild s "$linear"
+rc=0
+vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+expect_eq "restore's exit status" 1 $rc
+grep -qF "and segment 0 kept no metadata to confirm the switch: its table is now \"error\"" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s's table" "0 $len error" "$(dmsetup table s)"
 dmsetup remove s
 
 # switch_killed POINT: a migration of s in sync, its switch killed at POINT,
@@ -130,7 +172,9 @@ switch_killed() {
 	VMOTION_TEST_KILL=$1 vmotion switch s > /tmp/sw.out 2>&1 || rc=$?
 	expect_eq "switch killed at $1" 137 $rc
 	grep -q "^state=switching$" /var/lib/vmotion/s.state || fail "record: $(cat /var/lib/vmotion/s.state)"
-	rebuild s "$linear"
+	# a reboot: the suspended device goes with the machine
+	dmsetup resume s
+	reboot_rebuild s "$linear"
 }
 
 log "killed in the switch once the metadata said switched: restore points the device at the destination"
@@ -140,6 +184,7 @@ vmotion restore > /tmp/restore.out 2>&1 || { cat /tmp/restore.out; fail "restore
 grep -qF "s: was switching to $DST when the system went down; its metadata says the switch was made" /tmp/restore.out ||
 	fail "restore: $(cat /tmp/restore.out)"
 expect_eq "table" "0 $len linear $(majmin $DST) 0" "$(dmsetup table s)"
+grep -q "^state=switched$" /var/lib/vmotion/s.state || fail "record not settled: $(cat /var/lib/vmotion/s.state)"
 same_range $SRC $SRC_OFF /dev/mapper/s 0 $len
 dmsetup remove s
 

@@ -190,96 +190,186 @@ out:
 	return rc;
 }
 
+static int settle_record(const struct record *r, const char *state);
+
+/*
+ * Writes the block device @dev completed since it was made (its I/O
+ * statistics); unreadable counts as written.
+ */
+static unsigned long long writes_since_made(dev_t dev)
+{
+	unsigned long long rd, rd_merged, rd_sectors, rd_ms, wr = 1;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/stat", major(dev),
+		 minor(dev));
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%llu %llu %llu %llu %llu", &rd, &rd_merged,
+			   &rd_sectors, &rd_ms, &wr) != 5)
+			wr = 1;
+		fclose(f);
+	}
+	return wr;
+}
+
 /*
  * A switched migration whose device the boot configuration rebuilt linear
  * on its sources, as it was before the migration (the configuration not
  * yet changed, a power cut right after the switch): the sources lack
- * every write since the switch, and nothing has used the device yet
- * (vmotion-restore.service runs before the local file systems).  When
- * every segment's metadata says this migration switched, the device is
- * pointed at the destination again, as the switch left it; without
- * metadata to say so, or with metadata saying otherwise, it is refused and
- * left as it is, for the operator.  Anything else (the device on its
- * destination, not there, another table) is what the operator made of it
- * since: nothing to do.
+ * every write since the switch.  When every segment's metadata says this
+ * migration switched, and nothing has the device open yet
+ * (vmotion-restore.service runs before the local file systems), the device
+ * is pointed at the destination again, as the switch left it.  When that
+ * cannot be confirmed (no metadata, metadata saying otherwise, a disk
+ * missing) the stale sources must not be served: the device gets an
+ * "error" table, every I/O fails until the operator points it at the disk
+ * that holds the data.  A device someone has open is refused and left as
+ * it is.  Anything else (the device on its destination, not there,
+ * another table, its sources gone) is what the operator made of it since:
+ * nothing to do, and nothing said beyond a line.
  */
 static void restore_switched(const struct record *r, struct restore_run *run)
 {
 	struct md_area *a = calloc(MAX_SEGMENTS, sizeof(*a));
 	struct rec_place *p = calloc(MAX_SEGMENTS, sizeof(*p));
+	dev_t *src = calloc(MAX_SEGMENTS, sizeof(*src));
 	struct device *d = calloc(1, sizeof(*d));
 	struct device *now = calloc(1, sizeof(*now));
 	struct table *t = calloc(1, sizeof(*t));
-	struct stat st;
-	struct lock l;
-	char dest[256];
+	struct lock l = {.fd = -1};
+	char node[256], dest[256], why[512] = "";
+	dev_t dest_dev;
 
-	if (!a || !p || !d || !now || !t) {
+	if (!a || !p || !src || !d || !now || !t) {
 		err("%s: out of memory", r->name);
 		run->failed++;
 		goto out;
 	}
+	/* the device as the stale configuration makes it: quietly, or not */
 	if (!r->nr || !r->region || recorded_places(r, p) != r->nr ||
-	    find_migration(r, d, dest, sizeof(dest), a, true) ||
-	    stat(dest, &st)) {
-		printf("%s: its migration to %s ended (%s); nothing to restore\n",
-		       r->name, r->dest_path, r->state);
-		goto out;
-	}
-	for (int i = 0; i < r->nr; i++) {
-		struct md_header h;
-		uint8_t uuid[MD_UUID_LEN];
-		const char *why = "";
+	    !device_exists(r->name))
+		goto ended;
+	for (int i = 0; i < r->nr; i++)
+		if (identity_device(r->seg[i].src_id, r->seg[i].src_path,
+				    &src[i], node, sizeof(node)))
+			goto ended;
+	if (get_device(r->name, d, false) || !all_type(d, "linear") ||
+	    d->nr != r->nr || !on_sources(d, p, src, NULL))
+		goto ended;
 
-		if (!a[i].dev) {
-			err("%s: switched to %s before the system went down, but the device is linear on its source again, which lacks every write since; segment %d kept no metadata to confirm the switch: left as it is, unused: point it at %s (vmotion(8), RESTORE)",
-			    r->name, dest, i, dest);
-			run->failed++;
-			goto out;
-		}
-		if (md_read(a[i].path, a[i].offset, &h, &why) ||
-		    h.state != DM_VMM_SWITCHED ||
-		    md_uuid_parse(r->seg[i].md_uuid, uuid) ||
-		    memcmp(uuid, h.uuid, sizeof(uuid))) {
-			err("%s: its record says it switched to %s, but segment %d's metadata (%s:%" PRIu64 ") does not say that migration switched%s%s: left as it is, unused; the operator must say which disk holds the data (vmotion(8), RESTORE)",
-			    r->name, dest, i, a[i].path, a[i].offset,
-			    *why ? ": " : "", why);
-			run->failed++;
-			goto out;
-		}
-	}
 	if (take_device(r->name, "restore", true, &l, now))
 		goto fail;
 	if (!same_table(now, d)) {
 		err("%s: its table changed while restore looked at it; left as it is",
 		    r->name);
-		release_device(&l);
 		goto fail;
 	}
-	t->nr = d->nr;
+	if (now->open_count) {
+		err("%s: switched to %s before the system went down, but it is linear on its source again, which lacks every write since, and it is in use (open %d times): left as it is; stop what uses it and point it at %s (vmotion(8), CRASH SAFETY)",
+		    r->name, r->dest_path, now->open_count, r->dest_path);
+		goto fail;
+	}
+	if (writes_since_made(now->dev)) {
+		err("%s: switched to %s before the system went down, but it is linear on its source again, and has been written since it was made: the source and the destination each hold writes the other lacks; left as it is, for the operator (vmotion(8), CRASH SAFETY)",
+		    r->name, r->dest_path);
+		goto fail;
+	}
+	/* what says the destination holds the data */
+	if (identity_device(r->dest_id, r->dest_path, &dest_dev, dest,
+			    sizeof(dest)))
+		snprintf(why, sizeof(why), "its destination (%s) is not present",
+			 *r->dest_id ? r->dest_id : r->dest_path);
+	for (int i = 0; !*why && i < r->nr; i++) {
+		const struct rec_segment *s = &r->seg[i];
+		uint8_t uuid[MD_UUID_LEN];
+		struct md_header h;
+		const char *bad = "";
+		int st;
+
+		if (!s->md) {
+			snprintf(why, sizeof(why), "segment %d kept no metadata to confirm the switch", i);
+			break;
+		}
+		if (md_uuid_parse(s->md_uuid, uuid)) {
+			snprintf(why, sizeof(why), "segment %d's record does not name its migration (no uuid)", i);
+			break;
+		}
+		if (identity_device(s->md_id, s->md_path, &a[i].dev, a[i].path,
+				    sizeof(a[i].path))) {
+			snprintf(why, sizeof(why), "segment %d's metadata disk (%s) is not present",
+				 i, *s->md_id ? s->md_id : s->md_path);
+			break;
+		}
+		st = md_read(a[i].path, s->md_off, &h, &bad);
+		if (st || h.state != DM_VMM_SWITCHED ||
+		    memcmp(uuid, h.uuid, sizeof(uuid)) ||
+		    h.length != p[i].len || h.dest_offset != p[i].dest_off)
+			snprintf(why, sizeof(why), "segment %d's metadata (%s:%" PRIu64 ") does not say that migration switched%s%s",
+				 i, a[i].path, s->md_off,
+				 st > 1 && *bad ? ": " : "", st > 1 ? bad : "");
+	}
+	t->nr = now->nr;
+	for (int i = 0; i < now->nr; i++) {
+		t->start[i] = now->seg[i].start;
+		t->len[i] = now->seg[i].len;
+		if (*why)
+			t->params[i][0] = 0;
+		else
+			snprintf(t->params[i], sizeof(t->params[i]),
+				 "%u:%u %" PRIu64, major(dest_dev),
+				 minor(dest_dev), p[i].dest_off);
+	}
+	if (*why) {
+		/* the stale copy is not served, whatever comes next */
+		t->type = "error";
+		err("%s: switched to %s before the system went down, but it is linear on its source again, which lacks every write since, and %s: its table is now \"error\", every I/O fails, until it is pointed at the disk that holds the data (vmotion(8), CRASH SAFETY)",
+		    r->name, r->dest_path, why);
+		replace_table(r->name, t);
+		goto fail;
+	}
 	t->type = "linear";
-	for (int i = 0; i < d->nr; i++) {
-		t->start[i] = d->seg[i].start;
-		t->len[i] = d->seg[i].len;
-		snprintf(t->params[i], sizeof(t->params[i]), "%u:%u %" PRIu64,
-			 major(st.st_rdev), minor(st.st_rdev), p[i].dest_off);
-	}
-	if (replace_table(r->name, t)) {
-		release_device(&l);
+	if (replace_table(r->name, t))
 		goto fail;
-	}
 	release_device(&l);
 	printf("%s: switched to %s before the system went down, and rebuilt linear on its source since, which lacks the writes made after the switch: pointed at %s again, as the switch left it; the boot configuration must name %s\n",
 	       r->name, dest, dest, dest);
+	if (strcmp(r->state, REC_SWITCHED))
+		settle_record(r, REC_SWITCHED);
+	goto out;
+ended:
+	printf("%s: its migration to %s ended (%s); nothing to restore\n",
+	       r->name, r->dest_path, r->state);
 	goto out;
 fail:
+	release_device(&l);
 	run->failed++;
 out:
 	free(t);
 	free(now);
 	free(d);
+	free(src);
 	free(p);
 	free(a);
+}
+
+/* @r's record, in state @state now.  0, or -1 with a message. */
+static int settle_record(const struct record *r, const char *state)
+{
+	struct record *m = malloc(sizeof(*m));
+	int rc;
+
+	if (!m) {
+		err("%s: out of memory", r->name);
+		return -1;
+	}
+	*m = *r;
+	snprintf(m->state, sizeof(m->state), "%s", state);
+	m->changed = time(NULL);
+	rc = record_write(m);
+	free(m);
+	return rc;
 }
 
 /*
@@ -324,23 +414,40 @@ static void restore_one(const struct record *r, void *arg);
 /*
  * A switch that was not made: the record goes back to "migrating" (as the
  * switch itself does when it backs out), and the migration is restored.
+ * Under the device's lock, with the record and the metadata read again: a
+ * switch running meanwhile (restore run by hand) has its own say.
  */
 static void restore_unswitched(const struct record *r, struct restore_run *run)
 {
 	struct record *m = malloc(sizeof(*m));
+	struct device *d = calloc(1, sizeof(*d));
+	struct lock l = {.fd = -1};
 
-	if (!m) {
+	if (!m || !d) {
 		err("%s: out of memory", r->name);
 		run->failed++;
-		return;
+		goto out;
 	}
-	*m = *r;
+	if (take_device(r->name, "restore", true, &l, d) ||
+	    record_read(r->name, m) || strcmp(m->state, REC_SWITCHING) ||
+	    switch_outcome(m)) {
+		err("%s: its record or metadata changed while restore looked at them; not restored",
+		    r->name);
+		release_device(&l);
+		run->failed++;
+		goto out;
+	}
 	snprintf(m->state, sizeof(m->state), REC_MIGRATING);
 	m->changed = time(NULL);
-	if (record_write(m))
+	if (record_write(m)) {
+		release_device(&l);
 		run->failed++;
-	else
-		restore_one(m, run);
+		goto out;
+	}
+	release_device(&l);
+	restore_one(m, run);
+out:
+	free(d);
 	free(m);
 }
 

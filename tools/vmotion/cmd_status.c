@@ -46,11 +46,12 @@ static void print_status(const struct device *d, bool json, bool first)
 	       d->name, p.state, p.error_paused ? " (error)" : "",
 	       percent(&p), p.synced, p.total, rate,
 	       copied, p.dest_errors, p.source_errors);
-	if (left > 0)
-		printf(", ETA %lds", left);
 	if (p.md)
 		printf(", metadata %s (%" PRIu64 " regions recorded in sync)",
 		       p.md, p.md_recorded);
+	/* last, where scripts written before the metadata found it */
+	if (left > 0)
+		printf(", ETA %lds", left);
 	putchar('\n');
 }
 

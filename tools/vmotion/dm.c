@@ -251,6 +251,7 @@ static int read_device(const char *name, struct device *d, bool with_status,
 		d->event_nr = info.event_nr;
 		d->suspended = info.suspended;
 		d->inactive = info.inactive_table;
+		d->open_count = info.open_count;
 		if (dm_task_get_uuid(dmt))
 			snprintf(d->uuid, sizeof(d->uuid), "%s", dm_task_get_uuid(dmt));
 		next = NULL;
@@ -296,6 +297,19 @@ bad:
 out:
 	dm_task_destroy(dmt);
 	return r;
+}
+
+/* Whether a device-mapper device @name exists; no message either way. */
+bool device_exists(const char *name)
+{
+	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
+	struct dm_info info;
+	bool there = dmt && run(dmt) && dm_task_get_info(dmt, &info) &&
+		     info.exists;
+
+	if (dmt)
+		dm_task_destroy(dmt);
+	return there;
 }
 
 int get_device(const char *name, struct device *d, bool with_status)

@@ -48,6 +48,7 @@ struct device {
 	uint32_t event_nr;
 	bool suspended;
 	bool inactive;		/* a table is loaded, waiting for a resume */
+	int open_count;		/* openers of the device (mounts, programs) */
 	int nr;
 	struct segment seg[MAX_SEGMENTS];
 };
@@ -63,6 +64,7 @@ struct table {
 void init_dm(void);
 const char *dm_reason(int e);
 int resolve(const char *arg, char *name, size_t size);
+bool device_exists(const char *name);
 int get_device(const char *name, struct device *d, bool with_status);
 int get_inactive(const char *name, struct device *d);
 bool same_table(const struct device *a, const struct device *b);

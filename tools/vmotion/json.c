@@ -76,7 +76,7 @@ void json_str(const char *str)
 
 /*
  * A segment's "metadata": null if it keeps none, else where it is and
- * what the kernel says of it (status fields 11 to 14).
+ * what the kernel says of it (status fields 9 to 12, from 0).
  */
 static void json_metadata(const struct segment *s)
 {

@@ -34,6 +34,7 @@ void progress_of(const struct device *d, struct progress *p)
 {
 	bool failed = false, copying = false, paused = false;
 	bool synced = d->nr > 0, md = false, md_error = false, md_off = false;
+	bool md_unknown = false;
 
 	memset(p, 0, sizeof(*p));
 	for (int i = 0; i < d->nr; i++) {
@@ -62,11 +63,16 @@ void progress_of(const struct device *d, struct progress *p)
 			md = true;
 			md_error |= !strcmp(s->md_state, DM_VMOTION_MD_ERROR);
 			md_off |= !strcmp(s->md_state, DM_VMOTION_MD_OFF);
+			/* a status that does not say (read between two ioctls) */
+			md_unknown |= strcmp(s->md_state, DM_VMOTION_MD_OK) &&
+				      strcmp(s->md_state, DM_VMOTION_MD_ERROR) &&
+				      strcmp(s->md_state, DM_VMOTION_MD_OFF);
 			p->md_recorded += s->md_recorded;
 		}
 	}
 	p->md = !md ? NULL : md_error ? DM_VMOTION_MD_ERROR :
-		md_off ? DM_VMOTION_MD_OFF : DM_VMOTION_MD_OK;
+		md_off ? DM_VMOTION_MD_OFF : md_unknown ? "unknown" :
+		DM_VMOTION_MD_OK;
 	p->state = failed ? DM_VMOTION_STATE_FAILED :
 		   copying ? DM_VMOTION_STATE_COPYING :
 		   paused ? DM_VMOTION_STATE_PAUSED :
