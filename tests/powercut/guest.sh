@@ -68,7 +68,7 @@ if [ "$point" = tool-switch ]; then
 	done
 	[ "$(cat "$out"/wlog.$boot.* | wc -l)" -ge $((n + 100)) ] ||
 		fail "the writer did not go on after the switch"
-	echo "PASS boot $boot ($point): cut after '$(cat "$out/switch-$boot.out")', $(($(cat "$out"/wlog.$boot.* | wc -l) - n)) writes acknowledged since" >> "$result"
+	echo "PASS boot $boot ($point): cut after '$(grep "switched to the destination" "$out/switch-$boot.out")', $(($(cat "$out"/wlog.$boot.* | wc -l) - n)) writes acknowledged since" >> "$result"
 	log "boot $boot: power cut"
 	touch "$out/cut"
 	sleep 600
