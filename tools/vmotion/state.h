@@ -39,7 +39,11 @@ struct record {
 	dev_t dest;		/* as it was when recorded */
 	char dest_path[256];
 	char dest_id[256];	/* a stable identity: see dest_identity() */
-	char table[4096];	/* the vmotion table loaded, one line per segment */
+	/*
+	 * the vmotion table loaded, one line per segment: room for every
+	 * segment's line (start, length, type, parameters of up to 320)
+	 */
+	char table[REC_MAX_SEGMENTS * 400];
 	time_t started;
 	time_t changed;
 	/* as migrate was told: region size in sectors, rate in KiB/s */
