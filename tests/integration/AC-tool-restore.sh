@@ -162,6 +162,20 @@ grep -qF "and segment 0 kept no metadata to confirm the switch: its table is now
 expect_eq "s's table" "0 $len error" "$(dmsetup table s | sed 's/ *$//')"
 dmsetup remove s
 
+log "switched with its metadata on another disk, the destination without a stable identity: the stale source is not served"
+wipe $DST /dev/vdc
+dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
+vmotion migrate --metadata /dev/vdc s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s --metadata /dev/vdc"; }
+grep -q "^dest_id=$" /var/lib/vmotion/s.state || fail "the destination has an identity here: $(grep dest_id /var/lib/vmotion/s.state)"
+reboot_rebuild s "$linear"
+rc=0
+vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+expect_eq "restore's exit status" 1 $rc
+grep -qF "and its destination ($DST) has no stable identity and no metadata on it to tell it from another disk: its table is now \"error\"" /tmp/restore.out ||
+	fail "restore: $(cat /tmp/restore.out)"
+expect_eq "s's table" "0 $len error" "$(dmsetup table s | sed 's/ *$//')"
+dmsetup remove s
+
 # switch_killed POINT: a migration of s in sync, its switch killed at POINT,
 # then the boot configuration's table
 switch_killed() {

@@ -310,6 +310,20 @@ static void restore_switched(const struct record *r, struct restore_run *run)
 				 i, a[i].path, s->md_off,
 				 st > 1 && *bad ? ": " : "", st > 1 ? bad : "");
 	}
+	/*
+	 * A destination found by its path alone (it had no stable identity)
+	 * may be another disk after a reboot: only a switched header on it
+	 * says it is the one.
+	 */
+	if (!*why && !*r->dest_id) {
+		bool on_dest = false;
+
+		for (int i = 0; i < r->nr; i++)
+			on_dest |= a[i].dev == dest_dev;
+		if (!on_dest)
+			snprintf(why, sizeof(why), "its destination (%s) has no stable identity and no metadata on it to tell it from another disk",
+				 r->dest_path);
+	}
 	t->nr = now->nr;
 	for (int i = 0; i < now->nr; i++) {
 		t->start[i] = now->seg[i].start;
