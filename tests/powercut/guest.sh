@@ -11,7 +11,9 @@
 #   writer still writing, now to the destination alone), tool-restore (no
 #   cut: the boot configuration still rebuilds the device linear on its
 #   source; vmotion restore must point it at the destination again, where
-#   every acknowledged write must be).
+#   every acknowledged write must be; the metadata says switched, and
+#   neither restore, nor migrate, nor a table naming it starts the
+#   migration again).
 #
 # Every boot after the first loads the same table line with the same
 # metadata, and checks before anything else: every write the writer had
@@ -82,6 +84,25 @@ if [ "$point" = tool-restore ]; then
 		fail "restore did not point the device at the destination: $(cat "$out/restore-$boot.out")"
 	expect_eq "table" "0 $len linear $(majmin $DST) 0" "$(dmsetup table pc)"
 	python3 "$writer" check /dev/mapper/pc "$out"/wlog.* || fail "acknowledged writes lost"
+	# the metadata says switched, and nothing starts the migration again
+	md_off=$(sed -n 's/^segment.0.metadata_offset=//p' /var/lib/vmotion/pc.state)
+	expect_eq "header state" 3 "$("$REPO/tests/vmm-header" $DST "$md_off" | awk '$1 == "state" { print $2 }')"
+	vmotion restore > "$out/restore-again-$boot.out" 2>&1 ||
+		fail "restore, again: $(cat "$out/restore-again-$boot.out")"
+	matches "^pc: its migration to $DST ended (switched); nothing to restore$" "$out/restore-again-$boot.out" ||
+		fail "restore, again: $(cat "$out/restore-again-$boot.out")"
+	# the old device made again on the source (a stale configuration)
+	dmsetup create old --table "$linear"
+	! vmotion migrate old $DST > "$out/migrate-again-$boot.out" 2>&1 ||
+		fail "migrate onto the switched destination: $(cat "$out/migrate-again-$boot.out")"
+	matches "$DST: pc switched to it" "$out/migrate-again-$boot.out" ||
+		fail "migrate onto the switched destination: $(cat "$out/migrate-again-$boot.out")"
+	dmsetup remove old
+	! dmsetup create pc2 --table "0 $len vmotion $SRC $SRC_OFF $DST 0 2048 3 metadata $DST $md_off" 2> /dev/null ||
+		fail "the kernel took a table naming the switched metadata"
+	dmesg | matches "records a switched migration" || fail "no kernel message for the switched metadata"
+	expect_eq "table after the refusals" "0 $len linear $(majmin $DST) 0" "$(dmsetup table pc)"
+	python3 "$writer" check /dev/mapper/pc "$out"/wlog.* || fail "acknowledged writes lost after the refusals"
 	dmsetup remove pc
 	echo "PASS boot $boot ($point): $(cat "$out/restore-$boot.out" | tr '\n' ' ')" >> "$result"
 	exit 0
