@@ -117,15 +117,11 @@ static bool on_sources(const struct device *d, const struct rec_place *p,
 /*
  * The device runs linear on the recorded sources, segment by segment, as
  * migrate found it: 0; 1 if it is not there (yet) or migrating already,
- * with a line; -1 if it is something else, with a message.  @stale_only
- * (a switched record): anything but that is 1, without a word.
+ * with a line; -1 if it is something else, with a message.
  */
 static int check_rebuilt(const struct record *r, const struct rec_place *p,
-			 const dev_t *src, struct device *d, bool stale_only)
+			 const dev_t *src, struct device *d)
 {
-	if (stale_only)
-		return get_device(r->name, d, false) || !all_type(d, "linear") ||
-		       d->nr != r->nr || !on_sources(d, p, src, NULL);
 	if (get_device(r->name, d, false)) {
 		printf("%s: not restoring: the device is not there (its boot configuration makes it, linear on its source)\n",
 		       r->name);
@@ -147,11 +143,9 @@ static int check_rebuilt(const struct record *r, const struct rec_place *p,
 /*
  * The disks of @r, found, and the device checked: 0 with the metadata
  * areas in @a and the destination's node; 1 to skip; -1 failed.
- * @stale_only: see check_rebuilt().
  */
 static int find_migration(const struct record *r, struct device *d,
-			  char *dest, size_t size, struct md_area *a,
-			  bool stale_only)
+			  char *dest, size_t size, struct md_area *a)
 {
 	struct rec_place *p = calloc(MAX_SEGMENTS, sizeof(*p));
 	dev_t *src = calloc(MAX_SEGMENTS, sizeof(*src));
@@ -183,7 +177,7 @@ static int find_migration(const struct record *r, struct device *d,
 		a[i].sectors = md_segment_sectors(p[i].len, r->region);
 	}
 	if (!rc)
-		rc = check_rebuilt(r, p, src, d, stale_only);
+		rc = check_rebuilt(r, p, src, d);
 out:
 	free(src);
 	free(p);
@@ -510,7 +504,7 @@ static void restore_one(const struct record *r, void *arg)
 		run->failed++;
 		goto out;
 	}
-	rc = find_migration(r, d, dest, sizeof(dest), a, false);
+	rc = find_migration(r, d, dest, sizeof(dest), a);
 	if (rc) {
 		run->failed += rc < 0;
 		goto out;
