@@ -120,6 +120,16 @@ wait_state() {
 	fail "$dev did not reach '$want' in ${t}s: $(vm_status "$dev")"
 }
 
+# wait_synced_ge DEV N [TIMEOUT]: poll until at least N regions are in sync
+wait_synced_ge() {
+	local dev=$1 want=$2 t=${3:-60} i
+	for ((i = 0; i < t * 10; i++)); do
+		[ "$(vm_status "$dev" | cut -d/ -f1)" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "the copy did not get to $want regions in ${t}s: $(vm_status "$dev")"
+}
+
 event_nr() {
 	dmsetup info -c --noheadings -o events "$1" | tr -d ' '
 }

@@ -9,12 +9,18 @@ end=$(((disk - 24) / 8 * 8))
 wipe $SRC $DST /dev/vdc
 fill $SRC $SRC_OFF $len 91
 hdr() { "$REPO/tests/vmm-header" "$1" "$2" | awk -v f="$3" '$1 == f { print $2 }'; }
-synced() { vm_status "$1" | cut -d/ -f1; }
 # what a boot configuration does: the device, linear on its source
 rebuild() {
 	dmsetup suspend "$1"
 	dmsetup reload "$1" --table "$2"
 	dmsetup resume "$1"
+}
+# restore_fails MESSAGE: vmotion restore exits 1 and says MESSAGE
+restore_fails() {
+	local rc=0
+	vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+	expect_eq "restore's exit status" 1 $rc
+	grep -qF -- "$1" /tmp/restore.out || fail "restore: $(cat /tmp/restore.out)"
 }
 # the same after a reboot: the device made anew (no I/O counted on it yet)
 reboot_rebuild() {
@@ -28,11 +34,7 @@ sum=$(sum_range /dev/mapper/r 0 $len)
 env --default-signal vmotion migrate --no-switch --rate 4M r $DST > /tmp/r.out 2>&1 &
 mig=$!
 wait_migrating r
-for ((i = 0; i < 600; i++)); do
-	[ "$(synced r)" -ge 40 ] && break
-	sleep 0.1
-done
-[ "$(synced r)" -ge 40 ] || fail "the copy did not get to 40 regions: $(vm_status r)"
+wait_synced_ge r 40
 kill -INT $mig
 rc=0
 wait $mig || rc=$?
@@ -104,32 +106,20 @@ grep -q "^s: its migration to $DST ended (switched); nothing to restore$" /tmp/r
 log "the same, written since it was made: refused, left as it is (each side holds writes the other lacks)"
 reboot_rebuild s "$linear"
 dd if=/dev/urandom of=/dev/mapper/s bs=4k count=1 oflag=direct status=none
-rc=0
-vmotion restore > /tmp/restore.out 2>&1 || rc=$?
-expect_eq "restore's exit status" 1 $rc
-grep -qF "s: switched to $DST before the system went down, but it is linear on its source again, and has been written since it was made" /tmp/restore.out ||
-	fail "restore: $(cat /tmp/restore.out)"
+restore_fails "s: switched to $DST before the system went down, but it is linear on its source again, and has been written since it was made"
 expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
 src_sum=$(sum_range $SRC $SRC_OFF $len)
 
 log "the same, the device open: refused, left as it is"
 reboot_rebuild s "$linear"
 exec 9< /dev/mapper/s
-rc=0
-vmotion restore > /tmp/restore.out 2>&1 || rc=$?
+restore_fails "s: switched to $DST before the system went down, but it is linear on its source again, which lacks every write since, and it is in use (open 1 times): left as it is"
 exec 9<&-
-expect_eq "restore's exit status" 1 $rc
-grep -qF "s: switched to $DST before the system went down, but it is linear on its source again, which lacks every write since, and it is in use (open 1 times): left as it is" /tmp/restore.out ||
-	fail "restore: $(cat /tmp/restore.out)"
 expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
 
 log "the same, with metadata that does not say switched: the stale source is not served (error table)"
 "$REPO/tests/vmm-header" $DST $end state=synced
-rc=0
-vmotion restore > /tmp/restore.out 2>&1 || rc=$?
-expect_eq "restore's exit status" 1 $rc
-grep -qF "s: switched to $DST before the system went down, but it is linear on its source again, which lacks every write since, and segment 0's metadata ($DST:$end) does not say that migration switched: its table is now \"error\"" /tmp/restore.out ||
-	fail "restore: $(cat /tmp/restore.out)"
+restore_fails "s: switched to $DST before the system went down, but it is linear on its source again, which lacks every write since, and segment 0's metadata ($DST:$end) does not say that migration switched: its table is now \"error\""
 expect_eq "s's table" "0 $len error" "$(dmsetup table s | sed 's/ *$//')"
 dd if=/dev/mapper/s of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null && fail "a read of s succeeded"
 expect_eq "the source untouched" "$src_sum" "$(sum_range $SRC $SRC_OFF $len)"
@@ -140,11 +130,7 @@ log "the same, the destination missing: the stale source is not served"
 reboot_rebuild s "$linear"
 cp /var/lib/vmotion/s.state /tmp/s.state
 sed -i -e 's|^dest_path=.*|dest_path=/dev/vdz|' -e 's/^dest_id=.*/dest_id=/' /var/lib/vmotion/s.state
-rc=0
-vmotion restore > /tmp/restore.out 2>&1 || rc=$?
-expect_eq "restore's exit status" 1 $rc
-grep -qF "and its destination (/dev/vdz) is not present: its table is now \"error\"" /tmp/restore.out ||
-	fail "restore: $(cat /tmp/restore.out)"
+restore_fails "and its destination (/dev/vdz) is not present: its table is now \"error\""
 expect_eq "s's table" "0 $len error" "$(dmsetup table s | sed 's/ *$//')"
 cp /tmp/s.state /var/lib/vmotion/s.state
 dmsetup remove s
@@ -154,11 +140,7 @@ wipe $DST
 dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
 vmotion migrate --no-metadata s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s --no-metadata"; }
 reboot_rebuild s "$linear"
-rc=0
-vmotion restore > /tmp/restore.out 2>&1 || rc=$?
-expect_eq "restore's exit status" 1 $rc
-grep -qF "and segment 0 kept no metadata to confirm the switch: its table is now \"error\"" /tmp/restore.out ||
-	fail "restore: $(cat /tmp/restore.out)"
+restore_fails "and segment 0 kept no metadata to confirm the switch: its table is now \"error\""
 expect_eq "s's table" "0 $len error" "$(dmsetup table s | sed 's/ *$//')"
 dmsetup remove s
 
@@ -168,11 +150,7 @@ dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
 vmotion migrate --metadata /dev/vdc s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s --metadata /dev/vdc"; }
 grep -q "^dest_id=$" /var/lib/vmotion/s.state || fail "the destination has an identity here: $(grep dest_id /var/lib/vmotion/s.state)"
 reboot_rebuild s "$linear"
-rc=0
-vmotion restore > /tmp/restore.out 2>&1 || rc=$?
-expect_eq "restore's exit status" 1 $rc
-grep -qF "and its destination ($DST) has no stable identity and no metadata on it to tell it from another disk: its table is now \"error\"" /tmp/restore.out ||
-	fail "restore: $(cat /tmp/restore.out)"
+restore_fails "and its destination ($DST) has no stable identity and no metadata on it to tell it from another disk: its table is now \"error\""
 expect_eq "s's table" "0 $len error" "$(dmsetup table s | sed 's/ *$//')"
 dmsetup remove s
 
@@ -222,11 +200,7 @@ dmsetup create s --table "0 $len linear $SRC $SRC_OFF"
 vmotion migrate --no-switch --no-metadata s $DST > /tmp/s.out 2>&1 || { cat /tmp/s.out; fail "migrate s"; }
 rebuild s "$linear"
 sed -i 's/^state=.*/state=switching/' /var/lib/vmotion/s.state
-rc=0
-vmotion restore > /tmp/restore.out 2>&1 || rc=$?
-expect_eq "restore's exit status with a record at switching" 1 $rc
-grep -qF "s: not restoring: its record says it was switching to $DST (" /tmp/restore.out ||
-	fail "restore: $(cat /tmp/restore.out)"
+restore_fails "s: not restoring: its record says it was switching to $DST ("
 grep -qF "and no metadata says whether it switched" /tmp/restore.out || fail "restore: $(cat /tmp/restore.out)"
 expect_eq "s left as it was" "$linear" "$(dmsetup table s)"
 

@@ -43,19 +43,28 @@ mkdir -p "$out/varlib" /var/lib/vmotion
 mount --bind "$out/varlib" /var/lib/vmotion
 linear="0 $len linear $SRC $SRC_OFF"
 
+# acked: the writes acknowledged in this boot so far
+acked() { cat "$out"/wlog.$boot.* 2>/dev/null | wc -l; }
+# start_writer: the writer on /dev/mapper/pc (pid $wpid), once it has had
+# 200 writes acknowledged (python takes its time to start in a guest)
+start_writer() {
+	python3 "$writer" write /dev/mapper/pc $blocks 4 "$boot" "$out/wlog.$boot" 2> "$out/writer-$boot.err" &
+	wpid=$!
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(acked)" -ge 200 ] && return 0
+		kill -0 $wpid 2>/dev/null || fail "the writer died: $(cat "$out/writer-$boot.err")"
+		sleep 0.1
+	done
+	fail "the writer did not get going in 120 s"
+}
+
 if [ "$point" = tool-switch ]; then
 	log "boot $boot: vmotion migrates with its metadata and switches"
 	rm -f "$out"/wlog.* "$out"/varlib/*
 	wipe $DST
 	fill $SRC $SRC_OFF $len "$boot"
 	dmsetup create pc --table "$linear"
-	python3 "$writer" write /dev/mapper/pc $blocks 4 "$boot" "$out/wlog.$boot" 2> "$out/writer-$boot.err" &
-	wpid=$!
-	for ((i = 0; i < 1200; i++)); do
-		[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] && break
-		kill -0 $wpid 2>/dev/null || fail "the writer died: $(cat "$out/writer-$boot.err")"
-		sleep 0.1
-	done
+	start_writer
 	vmotion migrate --no-switch pc $DST > "$out/migrate-$boot.out" 2>&1 ||
 		fail "migrate: $(cat "$out/migrate-$boot.out")"
 	matches "metadata on $DST at sector" "$out/migrate-$boot.out" ||
@@ -63,14 +72,13 @@ if [ "$point" = tool-switch ]; then
 	vmotion switch pc > "$out/switch-$boot.out" 2>&1 ||
 		fail "switch: $(cat "$out/switch-$boot.out")"
 	# the writer goes on: what it writes now is on the destination alone
-	n=$(cat "$out"/wlog.$boot.* | wc -l)
+	n=$(acked)
 	for ((i = 0; i < 300; i++)); do
-		[ "$(cat "$out"/wlog.$boot.* | wc -l)" -ge $((n + 100)) ] && break
+		[ "$(acked)" -ge $((n + 100)) ] && break
 		sleep 0.1
 	done
-	[ "$(cat "$out"/wlog.$boot.* | wc -l)" -ge $((n + 100)) ] ||
-		fail "the writer did not go on after the switch"
-	echo "PASS boot $boot ($point): cut after '$(grep "switched to the destination" "$out/switch-$boot.out")', $(($(cat "$out"/wlog.$boot.* | wc -l) - n)) writes acknowledged since" >> "$result"
+	[ "$(acked)" -ge $((n + 100)) ] || fail "the writer did not go on after the switch"
+	echo "PASS boot $boot ($point): cut after '$(grep "switched to the destination" "$out/switch-$boot.out")', $(($(acked) - n)) writes acknowledged since" >> "$result"
 	log "boot $boot: power cut"
 	touch "$out/cut"
 	sleep 600
@@ -144,16 +152,8 @@ fi
 	done
 ) &
 sampler=$!
-python3 "$writer" write /dev/mapper/pc $blocks 4 "$boot" "$out/wlog.$boot" 2> "$out/writer-$boot.err" &
-wpid=$!
-# the copy goes on once the writer is writing (python takes its time to
-# start in a guest)
-for ((i = 0; i < 1200; i++)); do
-	[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] && break
-	kill -0 $wpid 2>/dev/null || fail "the writer died: $(cat "$out/writer-$boot.err")"
-	sleep 0.1
-done
-[ "$(cat "$out"/wlog.$boot.* 2>/dev/null | wc -l)" -ge 200 ] || fail "the writer did not get going in 120 s"
+# the copy goes on once the writer is writing
+start_writer
 dmsetup message pc 0 resume
 
 synced() { vm_status pc | cut -d/ -f1; }

@@ -10,7 +10,6 @@ end=$(((disk - 24) / 8 * 8))
 wipe /dev/vda /dev/vdb
 fill /dev/vda 2048 $len 101
 hdr() { "$REPO/tests/vmm-header" "$1" "$2" | awk -v f="$3" '$1 == f { print $2 }'; }
-synced() { vm_status "$1" | cut -d/ -f1; }
 
 # the tool and the units, as make install puts them
 install -D -m 0755 "$REPO/tools/vmotion/vmotion" /usr/local/sbin/vmotion
@@ -28,11 +27,7 @@ sum=$(sum_range /dev/mapper/rs 0 $len)
 env --default-signal vmotion migrate --rate 4M rs /dev/vdb > /tmp/rs.out 2>&1 &
 mig=$!
 wait_migrating rs
-for ((i = 0; i < 600; i++)); do
-	[ "$(synced rs)" -ge 30 ] && break
-	sleep 0.1
-done
-[ "$(synced rs)" -ge 30 ] || fail "the copy did not get to 30 regions: $(vm_status rs)"
+wait_synced_ge rs 30
 kill -INT $mig
 wait $mig || true
 grep -q "^dest_id=serial=vmdisk1$" /var/lib/vmotion/rs.state || fail "record: $(cat /var/lib/vmotion/rs.state)"
