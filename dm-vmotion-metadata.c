@@ -47,6 +47,7 @@ struct dm_vmm {
 	struct dm_vmm_geometry geo;
 	struct dm_vmm_header hdr;
 	bool formatted;
+	bool blank;		/* ... over an area of zeroes */
 	void *hdr_block;
 
 	unsigned long nr_words;		/* 64-bit words of a bitmap */
@@ -203,17 +204,9 @@ static int md_rw(struct dm_vmm *md, blk_opf_t opf, void *buf, sector_t sector,
 		.notify.fn = NULL,
 		.client = md->io,
 	};
-	unsigned long error_bits;
 	int r;
 
-	if (is_vmalloc_addr(buf)) {
-		req.mem.type = DM_IO_VMA;
-		req.mem.ptr.vma = buf;
-	} else {
-		req.mem.type = DM_IO_KMEM;
-		req.mem.ptr.addr = buf;
-	}
-	r = vm_dm_io(&req, &where, &error_bits);
+	r = vm_dm_io(&req, &where, buf);
 	if (r) {
 		DMERR_LIMIT("%s of metadata sectors %llu+%llu failed (error %d)",
 			    op_is_write(opf) ? "write" : "read",
@@ -379,6 +372,7 @@ static int read_header(struct dm_vmm *md, bool may_format, const char **error)
 		if (!r)
 			DMINFO("metadata %pUb records an %s migration: starting a new one",
 			       h.uuid, h.state == DM_VMM_ABORTED ? "aborted" : "failed");
+		md->blank = r == -ENODATA;
 		r = format(md);
 		if (r)
 			*error = "Cannot format the metadata";
@@ -610,6 +604,12 @@ bool dm_vmm_formatted(struct dm_vmm *md)
 	return md->formatted;
 }
 EXPORT_SYMBOL_GPL(dm_vmm_formatted);
+
+bool dm_vmm_was_blank(struct dm_vmm *md)
+{
+	return md->formatted && md->blank;
+}
+EXPORT_SYMBOL_GPL(dm_vmm_was_blank);
 
 int dm_vmm_set_state(struct dm_vmm *md, enum dm_vmm_state state)
 {

@@ -66,6 +66,12 @@
  * of these (md's bitmap daemon_sleep, which defaults to 5 s).
  */
 #define MD_COMMIT_PERIOD	HZ
+/*
+ * skip_zeroes: each copy reads its chunk into a buffer of 1 MiB, or of one
+ * discard block of the destination up to 8 MiB.
+ */
+#define ZERO_BUF_SECTORS	2048U
+#define ZERO_BUF_MAX_SECTORS	16384U
 #define MD_CLEAR_PERIOD		(5 * HZ)
 
 static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
@@ -153,6 +159,11 @@ struct vm_copy {
 	u64 start_ns;		/* when kcopyd was given the chunk */
 	unsigned long app_bios;	/* app_bios() then */
 	struct bio_list deferred;
+	/* skip_zeroes: the chunk is read into @buf and written by @zwork */
+	struct work_struct zwork;
+	void *buf;
+	/* dest_zeroed holds for its regions: zero pieces need no I/O */
+	bool dest_zero;
 };
 
 struct vmotion {
@@ -173,8 +184,27 @@ struct vmotion {
 	bool no_discard_passdown;
 	enum vm_on_error on_error;
 	bool on_error_given;
+	bool skip_zeroes;
+	bool dest_zeroed;
+	/* either: the copier checks for zeroes */
+	bool zero_copy;
+	/* resumed once: dest_zeroed is printed as skip_zeroes (see emit) */
+	bool started;
 	/* Discards go to the destination as well */
 	bool discard_to_dest;
+
+	/*
+	 * skip_zeroes: the copier reads each chunk into a buffer of
+	 * @zero_buf_sectors and checks it in pieces of @zero_grain sectors,
+	 * the destination's discard granularity.  dest_zeroed: regions whose
+	 * destination blocks something wrote since the table was made (a
+	 * copy, a mirrored write or discard) no longer read as zeroes there.
+	 */
+	sector_t zero_grain;
+	sector_t zero_buf_sectors;
+	unsigned long *dest_touched;
+	struct dm_io_client *io;
+	struct workqueue_struct *zero_wq;
 
 	unsigned long flags;
 	struct dm_vmb *bitmap;
@@ -232,6 +262,7 @@ struct vmotion {
 	unsigned long __percpu *bios_mapped;
 
 	atomic64_t copied_sectors;
+	atomic64_t zero_sectors;	/* copied without writing data */
 	atomic64_t held_writes;	/* writes that waited for a copy */
 	atomic_t dest_errors;
 	atomic_t source_errors;
@@ -679,6 +710,9 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 		to_dest = vb->start < c->pos && (!discard || v->discard_to_dest);
 		if (vb->start >= c->pos)
 			dm_vmb_mark_written(v->bitmap, vb->region);
+		/* ... and past it now too: dest_zeroed no longer holds there */
+		if (to_dest && vb->end > c->pos)
+			c->dest_zero = false;
 		goto track;
 	}
 
@@ -705,6 +739,8 @@ track:
 	}
 	if (test_bit(VB_FULL, &vb->flags))
 		to_dest = true;
+	if (to_dest && v->dest_touched)
+		__set_bit(vb->region, v->dest_touched);
 	set_bit(VB_TRACKED, &vb->flags);
 	hash_add(v->writes, &vb->node, vb->region);
 	spin_unlock_irqrestore(&v->lock, flags);
@@ -846,10 +882,129 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	spin_unlock_irqrestore(&v->lock, flags);
 }
 
+/*---------------------------------------------------------------------------*/
+/* skip_zeroes: a copier that does not write zeroes */
+
+/* Synchronous dm-io of @sectors at @sector of @bdev from/to @buf. */
+static int chunk_io(struct vmotion *v, blk_opf_t opf, struct block_device *bdev,
+		    sector_t sector, sector_t sectors, void *buf)
+{
+	struct dm_io_region where = {
+		.bdev = bdev,
+		.sector = sector,
+		.count = sectors,
+	};
+	struct dm_io_request req = {
+		.bi_opf = opf,
+		.notify.fn = NULL,
+		.client = v->io,
+	};
+
+	return vm_dm_io(&req, &where, buf);
+}
+
+/* @sector rounded down to a multiple of @grain (any number of sectors) */
+static sector_t grain_down(sector_t sector, sector_t grain)
+{
+	sector_t q = sector;
+
+	return sector - sector_div(q, grain);
+}
+
+/*
+ * Make @sectors at @sector of the destination read as zeroes without
+ * writing data where the destination can: with dest_zeroed, for regions
+ * nothing wrote on the destination since, nothing to do; else a
+ * write-zeroes that may unmap; else zeroes are written.  A discard is
+ * never used: Linux has no flag that says a discard leaves zeroes (an SSD
+ * may return old data after a trim, even after once returning zeroes),
+ * and dm-thin, which does unmap to zeroes, ignores a discard of part of a
+ * block.  The tool discards a thin destination whole before the copy and
+ * claims dest_zeroed instead.  The sectors that cost no data write are
+ * added to the status counter.
+ */
+static int zero_dest(struct vmotion *v, struct vm_copy *c, sector_t sector,
+		     sector_t sectors)
+{
+	struct block_device *bdev = v->dest_dev->bdev;
+	int r;
+
+	if (c->dest_zero) {
+		atomic64_add(sectors, &v->zero_sectors);
+		return 0;
+	}
+	r = blkdev_issue_zeroout(bdev, sector, sectors, GFP_NOIO, 0);
+	if (!r && bdev_write_zeroes_sectors(bdev))
+		atomic64_add(sectors, &v->zero_sectors);
+	return r;
+}
+
+/* Sectors [@from, @to) of the chunk in @c->buf to the destination */
+static int write_run(struct vmotion *v, struct vm_copy *c, bool zero,
+		     sector_t from, sector_t to)
+{
+	sector_t sector = v->dest_start + c->pos + from;
+	void *buf = c->buf + (from << SECTOR_SHIFT);
+
+	if (zero)
+		return zero_dest(v, c, sector, to - from);
+	return chunk_io(v, REQ_OP_WRITE, v->dest_dev->bdev, sector, to - from,
+			buf);
+}
+
+/*
+ * The chunk is read whole from the source, then written in runs: a run of
+ * pieces that hold data is written as it is; a run of pieces that read as
+ * zeroes goes to zero_dest().  Pieces are the destination's discard
+ * blocks, so that a run of zeroes covers whole blocks there.  A write to
+ * the chunk is held meanwhile (the chunk is registered), as for kcopyd.
+ */
+static void zero_copy_work(struct work_struct *ws)
+{
+	struct vm_copy *c = container_of(ws, struct vm_copy, zwork);
+	struct vmotion *v = c->v;
+	sector_t len = c->chunk_end - c->pos;
+	sector_t dest_pos = v->dest_start + c->pos;
+	sector_t run = 0, s = 0, e;
+	bool zero, run_zero = false;
+
+	if (chunk_io(v, REQ_OP_READ, v->source_dev->bdev,
+		     v->source_start + c->pos, len, c->buf)) {
+		copy_done(1, 0, c);
+		return;
+	}
+	while (s < len) {
+		e = grain_down(dest_pos + s, v->zero_grain) + v->zero_grain -
+		    dest_pos;
+		e = min(e, len);
+		zero = !memchr_inv(c->buf + (s << SECTOR_SHIFT), 0,
+				   (e - s) << SECTOR_SHIFT);
+		if (s > run && zero != run_zero) {
+			if (write_run(v, c, run_zero, run, s))
+				goto write_error;
+			run = s;
+		}
+		run_zero = zero;
+		s = e;
+	}
+	if (write_run(v, c, run_zero, run, len))
+		goto write_error;
+	copy_done(0, 0, c);
+	return;
+write_error:
+	copy_done(0, 1, c);
+}
+
 static void start_chunk(struct vmotion *v, struct vm_copy *c)
 {
 	struct dm_io_region from, to;
 
+	if (v->zero_copy) {
+		c->start_ns = ktime_get_ns();
+		c->app_bios = app_bios(v);
+		queue_work(v->zero_wq, &c->zwork);
+		return;
+	}
 	from.bdev = v->source_dev->bdev;
 	from.sector = v->source_start + c->pos;
 	from.count = c->chunk_end - c->pos;
@@ -879,6 +1034,9 @@ static sector_t chunk_sectors(struct vmotion *v, bool busy, unsigned int rate)
 {
 	sector_t max = max_t(sector_t, copy_sectors(busy), v->region_size);
 	sector_t sectors;
+
+	if (v->zero_copy)
+		max = min(max, v->zero_buf_sectors);
 
 	if (!rate)
 		return max;
@@ -1007,8 +1165,21 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 	c->pos = region_start(v, r);
 	c->end = regions_end(v, r, c->nr);
 	c->spoiled = false;
+	/* before its first chunk writes anything to the destination */
+	if (v->dest_touched) {
+		c->dest_zero = find_next_bit(v->dest_touched, end, r) >= end;
+		bitmap_set(v->dest_touched, r, c->nr);
+	}
 chunk:
 	c->chunk_end = min(c->end, c->pos + max_chunk);
+	/* checking zeroes: a chunk that is not the last ends on a block */
+	if (v->zero_copy && c->chunk_end < c->end) {
+		sector_t e = grain_down(v->dest_start + c->chunk_end,
+					v->zero_grain);
+
+		if (e > v->dest_start + c->pos)
+			c->chunk_end = e - v->dest_start;
+	}
 	c->waiting = __writes_to_chunk(v, c);
 	c->state = c->waiting ? COPY_WAITING : COPY_RUNNING;
 	*ready = !c->waiting;
@@ -1624,6 +1795,7 @@ static void vmotion_resume(struct dm_target *ti)
 	struct vmotion *v = ti->private;
 
 	clear_bit(VM_SUSPENDED, &v->flags);
+	WRITE_ONCE(v->started, true);
 	v->rate_next_ns = 0;
 	clear_bit(VM_POSTSUSPENDED, &v->flags);
 	wake_worker(v);
@@ -1657,8 +1829,15 @@ static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
 {
 	unsigned int sz = *size;
 	bool rate = v->rate_given || READ_ONCE(v->rate);
+	/*
+	 * dest_zeroed promised zeroes when the table started; a table loaded
+	 * again from this line must not promise it again once this one has
+	 * written the destination: from the first resume it reads skip_zeroes.
+	 */
+	bool zeroed = v->dest_zeroed && !READ_ONCE(v->started);
+	bool skip = v->skip_zeroes || (v->dest_zeroed && !zeroed);
 	unsigned int nr = 2 * rate + v->nosync + v->no_discard_passdown +
-			  2 * v->on_error_given + 3 * !!v->md_dev;
+			  2 * v->on_error_given + 3 * !!v->md_dev + skip + zeroed;
 
 	if (!nr)
 		return;
@@ -1676,6 +1855,10 @@ static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
 	if (v->md_dev)
 		DMEMIT(" " DM_VMOTION_FEAT_METADATA " %s %llu", v->md_dev->name,
 		       (unsigned long long)v->md_start);
+	if (skip)
+		DMEMIT(" " DM_VMOTION_FEAT_SKIP_ZEROES);
+	if (zeroed)
+		DMEMIT(" " DM_VMOTION_FEAT_DEST_ZEROED);
 	*size = sz;
 }
 
@@ -1697,7 +1880,7 @@ static const char *vm_md_state(struct vmotion *v)
  * <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  * <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  * <metadata> <write-intent bits> <metadata blocks written>
- * <regions recorded in sync>
+ * <regions recorded in sync> <KiB skipped as zero>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -1724,6 +1907,8 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       v->md ? dm_vmm_nr_intents(v->md) : 0,
 		       v->md ? (unsigned long long)dm_vmm_blocks_written(v->md) : 0,
 		       v->md ? dm_vmm_nr_recorded(v->md) : 0);
+		DMEMIT(" %llu",
+		       (unsigned long long)atomic64_read(&v->zero_sectors) / 2);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -1910,8 +2095,7 @@ static int parse_region_size(struct vmotion *v, const char *arg, char **error)
 /* Feature keywords kept for later versions of the target. */
 static bool is_reserved_feature(const char *arg)
 {
-	return !strcasecmp(arg, "mode") ||
-	       !strcasecmp(arg, "skip_zeroes") || !strcasecmp(arg, "dest_zeroed");
+	return !strcasecmp(arg, "mode");
 }
 
 static int parse_rate(struct vmotion *v, struct dm_arg_set *as,
@@ -2020,6 +2204,14 @@ static int parse_features(struct vmotion *v, struct dm_arg_set *as,
 			r = parse_on_error(v, as, &argc, error);
 		else if (!strcasecmp(arg, DM_VMOTION_FEAT_METADATA))
 			r = parse_metadata(v, as, &argc, md_path, error);
+		else if (!strcasecmp(arg, DM_VMOTION_FEAT_SKIP_ZEROES))
+			r = parse_flag(&v->skip_zeroes,
+				       "Duplicate feature argument 'skip_zeroes'",
+				       error);
+		else if (!strcasecmp(arg, DM_VMOTION_FEAT_DEST_ZEROED))
+			r = parse_flag(&v->dest_zeroed,
+				       "Duplicate feature argument 'dest_zeroed'",
+				       error);
 		else if (is_reserved_feature(arg))
 			r = feature_error("Feature argument not supported yet", error);
 		else
@@ -2105,6 +2297,73 @@ bad:
 	return r;
 }
 
+static void free_zero_copy(struct vmotion *v)
+{
+	unsigned int i;
+
+	if (v->zero_wq)
+		destroy_workqueue(v->zero_wq);
+	for (i = 0; i < MAX_COPIES; i++)
+		kvfree(v->copy_pool[i].buf);
+	if (v->io)
+		dm_io_client_destroy(v->io);
+	kvfree(v->dest_touched);
+}
+
+/*
+ * skip_zeroes or dest_zeroed: buffers, a dm-io client and a workqueue for
+ * the copier.  dest_zeroed is a promise about the destination when the
+ * migration starts: it is kept only if this table starts it (no metadata,
+ * or metadata this table has just formatted), and for each region only
+ * until something writes it on the destination.
+ */
+static int init_zero_copy(struct vmotion *v, char **error)
+{
+	sector_t grain = bdev_discard_granularity(v->dest_dev->bdev) >>
+			 SECTOR_SHIFT;
+	unsigned long nr_regions = dm_vmb_nr_regions(v->bitmap);
+	unsigned int i;
+
+	v->zero_grain = max(grain, v->min_chunk);
+	if (v->zero_grain <= ZERO_BUF_SECTORS)
+		v->zero_buf_sectors = grain_down(ZERO_BUF_SECTORS, v->zero_grain);
+	else if (v->zero_grain <= ZERO_BUF_MAX_SECTORS)
+		v->zero_buf_sectors = v->zero_grain;
+	else
+		v->zero_buf_sectors = ZERO_BUF_SECTORS;
+
+	if (v->dest_zeroed && v->md && !dm_vmm_was_blank(v->md))
+		DMINFO("%s: dest_zeroed ignored: the metadata records an earlier start",
+		       vm_name(v));
+	else if (v->dest_zeroed) {
+		v->dest_touched = kvcalloc(BITS_TO_LONGS(nr_regions),
+					   sizeof(unsigned long), GFP_KERNEL);
+		if (!v->dest_touched)
+			goto nomem;
+	}
+	for (i = 0; i < MAX_COPIES; i++) {
+		INIT_WORK(&v->copy_pool[i].zwork, zero_copy_work);
+		v->copy_pool[i].buf = kvmalloc(v->zero_buf_sectors << SECTOR_SHIFT,
+					       GFP_KERNEL);
+		if (!v->copy_pool[i].buf)
+			goto nomem;
+	}
+	v->io = dm_io_client_create();
+	if (IS_ERR(v->io)) {
+		v->io = NULL;
+		goto nomem;
+	}
+	v->zero_wq = alloc_workqueue("dm-" DM_MSG_PREFIX "-zero",
+				     WQ_MEM_RECLAIM | WQ_UNBOUND, MAX_COPIES);
+	if (!v->zero_wq)
+		goto nomem;
+	return 0;
+nomem:
+	free_zero_copy(v);
+	*error = "Cannot allocate the zero-checking copier";
+	return -ENOMEM;
+}
+
 static void init_copies(struct vmotion *v)
 {
 	unsigned int i;
@@ -2131,6 +2390,8 @@ static void init_copies(struct vmotion *v)
  *   on_error fail|pause   what a destination or copy error does
  *                         (default pause)
  *   metadata <dev> <off>  crash-safe progress kept at <off> sectors of <dev>
+ *   skip_zeroes           zeroes read from the source are not written
+ *   dest_zeroed           ... nor unmapped: the destination reads as zeroes
  */
 static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -2223,6 +2484,13 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_kcopyd;
 	}
 
+	v->zero_copy = v->skip_zeroes || v->dest_zeroed;
+	if (v->zero_copy) {
+		r = init_zero_copy(v, &ti->error);
+		if (r)
+			goto bad_zero_copy;
+	}
+
 	v->bios_mapped = alloc_percpu(unsigned long);
 	if (!v->bios_mapped) {
 		r = -ENOMEM;
@@ -2249,6 +2517,7 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			 HRTIMER_MODE_REL);
 	init_waitqueue_head(&v->copies_wait);
 	atomic64_set(&v->copied_sectors, 0);
+	atomic64_set(&v->zero_sectors, 0);
 	atomic64_set(&v->held_writes, 0);
 	v->last_io = jiffies - BUSY_WINDOW - 1;
 	/* the copier starts on resume */
@@ -2279,6 +2548,8 @@ bad_io_len:
 bad_wq:
 	free_percpu(v->bios_mapped);
 bad_counter:
+	free_zero_copy(v);
+bad_zero_copy:
 	dm_kcopyd_client_destroy(v->kcopyd);
 bad_kcopyd:
 	bioset_exit(&v->bs);
@@ -2302,7 +2573,8 @@ static void vmotion_dtr(struct dm_target *ti)
 {
 	struct vmotion *v = ti->private;
 
-	/* Waits for every copy's completion to have run. */
+	/* Wait for every copy's completion to have run. */
+	free_zero_copy(v);
 	dm_kcopyd_client_destroy(v->kcopyd);
 	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);

@@ -13,6 +13,7 @@
 #include <linux/dm-io.h>
 #include <linux/hrtimer.h>
 #include <linux/ioprio.h>
+#include <linux/mm.h>
 
 /*
  * Discards are passed to the source alone: advertise the source's limits
@@ -45,16 +46,27 @@ static inline void vm_hrtimer_setup(struct hrtimer *timer,
 }
 
 /*
- * dm_io() gained an I/O priority in 6.9 (and in some stable kernels:
- * Debian's 6.1 has it); Kbuild defines VM_DM_IO_IOPRIO when it is there.
+ * A synchronous dm_io() of one region from or to @buf, which kvmalloc()
+ * may have taken from either allocator.  dm_io() gained an I/O priority
+ * in 6.9 (and in some stable kernels: Debian's 6.1 has it); Kbuild
+ * defines VM_DM_IO_IOPRIO when it is there.
  */
 static inline int vm_dm_io(struct dm_io_request *req, struct dm_io_region *where,
-			   unsigned long *error_bits)
+			   void *buf)
 {
+	unsigned long error_bits;
+
+	if (is_vmalloc_addr(buf)) {
+		req->mem.type = DM_IO_VMA;
+		req->mem.ptr.vma = buf;
+	} else {
+		req->mem.type = DM_IO_KMEM;
+		req->mem.ptr.addr = buf;
+	}
 #ifdef VM_DM_IO_IOPRIO
-	return dm_io(req, 1, where, error_bits, IOPRIO_DEFAULT);
+	return dm_io(req, 1, where, &error_bits, IOPRIO_DEFAULT);
 #else
-	return dm_io(req, 1, where, error_bits);
+	return dm_io(req, 1, where, &error_bits);
 #endif
 }
 

@@ -112,6 +112,8 @@ unsigned long dm_vmm_load(struct dm_vmm *md, struct dm_vmb *vmb);
 /* The header as last read or written */
 const struct dm_vmm_header *dm_vmm_header(struct dm_vmm *md);
 bool dm_vmm_formatted(struct dm_vmm *md);	/* by dm_vmm_open() */
+/* ... and the area was all zeroes: not an aborted or failed migration's */
+bool dm_vmm_was_blank(struct dm_vmm *md);
 
 /*
  * Write the header with @state.  The tool's final states are never

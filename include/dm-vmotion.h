@@ -10,7 +10,7 @@
 
 #define DM_VMOTION_TARGET		"vmotion"
 #define DM_VMOTION_VERSION_MAJOR	1
-#define DM_VMOTION_VERSION_MINOR	2
+#define DM_VMOTION_VERSION_MINOR	3
 #define DM_VMOTION_VERSION_PATCH	0
 
 /* Region size bounds, in 512-byte sectors (both powers of two). */
@@ -23,7 +23,7 @@
  *   <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  *   <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  *   <metadata> <write-intent bits> <metadata blocks written>
- *   <regions recorded in sync>
+ *   <regions recorded in sync> <KiB skipped as zero>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -39,6 +39,7 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_INTENT_BITS,
 	DM_VMOTION_ST_MD_BLOCKS,
 	DM_VMOTION_ST_MD_RECORDED,
+	DM_VMOTION_ST_ZERO_KIB,
 	DM_VMOTION_ST_NR_FIELDS
 };
 
@@ -64,6 +65,8 @@ enum dm_vmotion_status_field {
 #define DM_VMOTION_FEAT_NO_DISCARD	"no_discard_passdown"
 #define DM_VMOTION_FEAT_ON_ERROR	"on_error"
 #define DM_VMOTION_FEAT_METADATA	"metadata"
+#define DM_VMOTION_FEAT_SKIP_ZEROES	"skip_zeroes"
+#define DM_VMOTION_FEAT_DEST_ZEROED	"dest_zeroed"
 #define DM_VMOTION_ON_ERROR_FAIL	"fail"
 #define DM_VMOTION_ON_ERROR_PAUSE	"pause"
 

@@ -296,3 +296,69 @@ PY
 	blkid -p "$1" > /dev/null 2>&1 || rc=$?
 	expect_eq "blkid -p on $1 (8: ambivalent)" 8 "$rc"
 }
+
+# zero_ops_ok NAME FIO FIO_PID FIRST LEN WHAT: after zero writes and discards
+# on /dev/mapper/NAME under fio job FIO (each also applied to /tmp/expect,
+# the device's expected image): fio verified, the migration in sync with
+# no destination error, the device reading /tmp/expect past the first FIRST
+# 4 KiB blocks (fio's), and LEN sectors equal on the two disks.
+zero_ops_ok() {
+	local name=$1 job=$2 pid=$3 first=$4 len=$5 what=$6
+	wait "$pid" || fail "fio exited with an error ($what)"
+	fio_ok "$job"
+	wait_state "$name" synced 600
+	expect_eq "dest errors ($what)" 0 "$(vm_field "$name" 5)"
+	cmp <(dd if="/dev/mapper/$name" bs=4k skip="$first" iflag=direct status=none) \
+	    <(dd if=/tmp/expect bs=4k skip="$first" status=none) ||
+		fail "the device does not read what was written, discarded and zeroed ($what)"
+	same_range $SRC $SRC_OFF $DST $DST_OFF "$len"
+}
+
+# thin_pool NAME DEV: a dm-thin pool on DEV (64 MiB of metadata, the rest
+# data, 64 KiB blocks), made with dmsetup; its metadata is checked with
+# thin_check by thin_pool_check.
+THIN_BLOCK=128
+thin_pool() {
+	local name=$1 dev=$2 size
+	size=$(sectors "$dev")
+	dmsetup create "${name}-meta" --table "0 131072 linear $dev 0"
+	dmsetup create "${name}-data" --table "0 $((size - 131072)) linear $dev 131072"
+	dd if=/dev/zero of="/dev/mapper/${name}-meta" bs=4k count=1 oflag=direct status=none
+	dmsetup create "$name" --table \
+		"0 $((size - 131072)) thin-pool /dev/mapper/${name}-meta /dev/mapper/${name}-data $THIN_BLOCK 0"
+}
+
+# thin_volume POOL ID NAME SECTORS: a new thin volume, which reads as zeroes
+thin_volume() {
+	dmsetup message "$1" 0 "create_thin $2"
+	dmsetup create "$3" --table "0 $4 thin /dev/mapper/$1 $2"
+}
+
+# thin_pool_used POOL: data blocks the pool has mapped
+thin_pool_used() {
+	dmsetup status "$1" | cut -d' ' -f6 | cut -d/ -f1
+}
+
+# thin_pool_check POOL: take the pool down and run thin_check on its metadata
+thin_pool_check() {
+	dmsetup remove "$1"
+	thin_check "/dev/mapper/$1-meta" > /tmp/thin_check.out 2>&1 ||
+		{ cat /tmp/thin_check.out; fail "thin_check of $1's metadata"; }
+	dmsetup remove "$1-meta" "$1-data"
+}
+
+# nonzero_blocks DEV OFFSET SECTORS BLOCK: how many BLOCK-sector blocks of
+# the range hold anything but zeroes
+nonzero_blocks() {
+	python3 - "$@" <<'PY'
+import os, sys
+dev, off, n, blk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+fd = os.open(dev, os.O_RDONLY)
+zero = bytes(blk * 512)
+count = 0
+for s in range(off, off + n, blk):
+    if os.pread(fd, blk * 512, s * 512) != zero:
+        count += 1
+print(count)
+PY
+}

@@ -46,13 +46,13 @@ bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 4 rate 1 rate 2" "Duplicate feature 
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 nosync nosync" "Duplicate feature argument 'nosync'"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 no_discard_passdown no_discard_passdown" "Duplicate feature argument 'no_discard_passdown'"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 mode track" "Feature argument not supported yet"
-bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 skip_zeroes" "Feature argument not supported yet"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 skip_zeroes skip_zeroes" "Duplicate feature argument 'skip_zeroes'"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 3 nosync" "Invalid number of feature arguments"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 17 a b c d e f g h i j k l m n o p q" "Invalid number of feature arguments"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 on_error" "Feature argument 'on_error' needs a value"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 2 on_error retry" "Invalid on_error policy (fail or pause expected)"
 bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 4 on_error fail on_error pause" "Duplicate feature argument 'on_error'"
-bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 1 dest_zeroed" "Feature argument not supported yet"
+bad "0 1024 vmotion /dev/vda 0 /dev/vdb 0 8 3 dest_zeroed skip_zeroes dest_zeroed" "Duplicate feature argument 'dest_zeroed'"
 # a destination with 4 KiB logical blocks under a 512-byte source
 modprobe loop
 loop=$(losetup -b 4096 -f --show /dev/vdc)

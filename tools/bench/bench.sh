@@ -13,6 +13,8 @@
 #              the module's default (default "100 25 10"; "" for none)
 #   MD_LOADS   loads a migration runs under with and without metadata, paired
 #              (default "idle randwrite-4k"; "" for none)
+#   THIN_RUNS  sources migrated onto a dm-thin volume on DST, with and without
+#              skip_zeroes (default "dense sparse"; "" for none)
 #   OUT        results directory
 #
 # Writes $OUT/events.tsv and fio latency logs, then tools/bench/analyze.py
@@ -310,6 +312,61 @@ for share in ${SHARES-100 25 10}; do
 	echo "$default_share" > "$share_param"
 	mirror_run "dm-mirror-pair-$share" "$load"
 done
+
+# Thin destination: a dm-thin pool on DST (64 KiB blocks), a new thin volume
+# for each migration; the source dense (the random fill) and then sparse (a
+# fifth of it data, in 40 extents; zeroes written over the rest).  Each is
+# migrated idle without skip_zeroes, with it, and with dest_zeroed (what the
+# tool does onto a new thin volume); the pool's data blocks in use after.
+thin_run() {
+	local src=$1 feats=$2 id=$3 name
+	name=${feats:-plain}
+	name=${name// /+}
+	note "thin destination, $src source: $name"
+	dmsetup message bpool 0 "create_thin $id"
+	dmsetup create bthin --table "0 $len thin /dev/mapper/bpool $id"
+	dmsetup create bvm --table "0 $len linear $SRC 0"
+	event "thin-$src" "$name" start
+	dmsetup reload bvm --table "0 $len vmotion $SRC 0 /dev/mapper/bthin 0 $REGION${feats:+ $(wc -w <<< "$feats") $feats}"
+	dmsetup resume bvm
+	wait_synced bvm vmotion
+	event "thin-$src" "$name" sync
+	event "thin-$src" "$name" zero_kib "$(dmsetup status bvm | cut -d' ' -f17)"
+	dmsetup remove bvm
+	dmsetup remove bthin
+	event "thin-$src" "$name" pool_mib \
+		"$(($(dmsetup status bpool | cut -d' ' -f6 | cut -d/ -f1) / 16))"
+	dmsetup message bpool 0 "delete $id"
+}
+thin_meta=$((8192 + len / 128))
+if [ -n "${THIN_RUNS-dense sparse}" ] &&
+	[ "$(blockdev --getsz "$DST")" -lt $((len + thin_meta)) ]; then
+	note "thin destination: $DST is too small for a pool of $SIZE MiB; skipped"
+	THIN_RUNS=
+fi
+if [ -n "${THIN_RUNS-dense sparse}" ]; then
+	modprobe dm-thin-pool
+	wipe "$DST"
+	dmsetup create bpool-meta --table "0 $thin_meta linear $DST 0"
+	dmsetup create bpool-data --table "0 $len linear $DST $thin_meta"
+	dd if=/dev/zero of=/dev/mapper/bpool-meta bs=4k count=1 oflag=direct status=none
+	dmsetup create bpool --table "0 $len thin-pool /dev/mapper/bpool-meta /dev/mapper/bpool-data 128 0"
+	id=0
+	for src in ${THIN_RUNS-dense sparse}; do
+		if [ "$src" = sparse ]; then
+			ext=$((len / 5 / 40))
+			for ((i = 0; i < 40; i++)); do
+				gap=$((i * len / 40 + ext))
+				blkdiscard -z -o $((gap * 512)) -l $(((len / 40 - ext) * 512)) "$SRC"
+			done
+		fi
+		for feats in "" "skip_zeroes" "dest_zeroed"; do
+			thin_run "$src" "$feats" $id
+			id=$((id + 1))
+		done
+	done
+	dmsetup remove bpool bpool-meta bpool-data
+fi
 
 note "analysis"
 python3 "$here/analyze.py" "$OUT" "$SIZE" "$REGION"

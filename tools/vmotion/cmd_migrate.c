@@ -16,13 +16,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -110,6 +113,9 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		{"wait-lock", no_argument, NULL, 'w'},
 		{"metadata", required_argument, NULL, 'm'},
 		{"no-metadata", no_argument, NULL, 'M'},
+		{"skip-zeroes", no_argument, NULL, 'z'},
+		{"no-skip-zeroes", no_argument, NULL, 'Z'},
+		{"dest-is-zero", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -154,6 +160,18 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		case 'M':
 			o->no_metadata = true;
 			break;
+		case 'z':
+		case 'Z':
+			if (o->zeroes != ZEROES_DEFAULT &&
+			    o->zeroes != (c == 'z' ? ZEROES_SKIP : ZEROES_WRITE)) {
+				err("--skip-zeroes and --no-skip-zeroes: one or the other");
+				return EXIT_USAGE;
+			}
+			o->zeroes = c == 'z' ? ZEROES_SKIP : ZEROES_WRITE;
+			break;
+		case 'D':
+			o->dest_is_zero = true;
+			break;
 		case 'h':
 			command_usage(stdout);
 			exit(EXIT_DONE);
@@ -163,7 +181,8 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		}
 	}
 	if (argc - optind != (o->from_config ? 1 : 2) ||
-	    (o->from_config && o->force) || (o->metadata && o->no_metadata)) {
+	    (o->from_config && o->force) || (o->metadata && o->no_metadata) ||
+	    (o->dest_is_zero && o->zeroes == ZEROES_WRITE)) {
 		command_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -426,12 +445,132 @@ static int prepare_metadata(const char *name, const struct device *d,
 }
 
 /*
+ * Zeroes.  skip_zeroes (--skip-zeroes, or by default onto a dm-thin
+ * volume): what reads as zeroes on the source is not written as data on
+ * the destination (the kernel uses a write-zeroes that may unmap, where
+ * the destination has one).  dest_zeroed: the destination reads as zeroes
+ * where the migration writes, so zeroes cost it nothing at all:
+ *  - a thin volume with no block mapped (its status says so exactly);
+ *  - a thin volume with blocks mapped, once *@discard: the migrated range
+ *    is discarded before the load (an unmapped dm-thin block reads as
+ *    zeroes; a partial block at its end is zeroed);
+ *  - with --dest-is-zero, another disk whose samples read as zeroes
+ *    (dest_reads_zero()), or whatever they read with --force.
+ * Not onto a thin volume that reads an external origin, nor in a pool
+ * with skip_block_zeroing (a block the copier skipped and the application
+ * later writes in part would show the pool's old data).  Never on
+ * restore: by then the destination holds part of the migration.
+ */
+static int plan_zeroes(const char *name, const struct device *d,
+		       const char *dest_path, dev_t dest,
+		       const struct migrate_opts *o, bool *skip, bool *zeroed,
+		       bool *discard)
+{
+	const struct segment *last = &d->seg[d->nr - 1];
+	uint64_t bad;
+	struct thin t;
+	int thin = thin_info(dest, &t), r;
+
+	*skip = o->zeroes == ZEROES_SKIP || o->dest_is_zero ||
+		(o->zeroes == ZEROES_DEFAULT && thin == 1);
+	*zeroed = false;
+	*discard = false;
+	if (thin == 1 && (t.external_origin || t.no_zeroing)) {
+		const char *why = t.external_origin ?
+			"reads an external origin where it maps no block" :
+			"is in a pool with skip_block_zeroing (a block written in part shows old data)";
+
+		if (o->dest_is_zero) {
+			err("%s: --dest-is-zero: the thin volume %s %s", name,
+			    dest_path, why);
+			return EXIT_FAILED;
+		}
+		if (o->zeroes == ZEROES_DEFAULT) {
+			printf("%s: the thin volume %s %s: writing zeroes as data\n",
+			       name, dest_path, why);
+			*skip = false;
+		}
+		return 0;
+	}
+	if (o->restore) {
+		if (o->restore->skip_zeroes >= 0)
+			*skip = o->restore->skip_zeroes;
+		return 0;
+	}
+	if (!*skip)
+		return 0;
+	if (thin == 1) {
+		if (o->dest_is_zero && t.mapped) {
+			err("%s: --dest-is-zero: %s is a thin volume with %" PRIu64 " sectors mapped, not all zeroes (without the option its blocks are discarded first)",
+			    name, dest_path, t.mapped);
+			return EXIT_FAILED;
+		}
+		*discard = t.mapped > 0;
+		*zeroed = true;
+		return 0;
+	}
+	if (!o->dest_is_zero)
+		return 0;
+	r = dest_reads_zero(dest_path, last->start + last->len, &bad);
+	if (r < 0)
+		return EXIT_FAILED;
+	if (r && !o->force) {
+		err("%s: --dest-is-zero: %s has data at sector %" PRIu64 " (--force takes it as zeroed anyway)",
+		    name, dest_path, bad);
+		return EXIT_FAILED;
+	}
+	if (r)
+		printf("%s: %s has data at sector %" PRIu64 "; taking it as reading zeroes all the same (--force)\n",
+		       name, dest_path, bad);
+	*zeroed = true;
+	return 0;
+}
+
+/*
+ * A thin volume with blocks mapped, for dest_zeroed: discard the migrated
+ * range (dm-thin unmaps the whole blocks inside, which then read as
+ * zeroes) and zero what is left of a block at its end.
+ */
+static int discard_thin(const char *name, const struct device *d,
+			const char *dest_path)
+{
+	const struct segment *last = &d->seg[d->nr - 1];
+	uint64_t bytes = (last->start + last->len) * 512, range[2];
+	int fd = open(dest_path, O_WRONLY | O_CLOEXEC), r = -1;
+	struct stat st;
+	struct thin t;
+
+	errno = 0;
+	if (fd < 0 || fstat(fd, &st) || thin_info(st.st_rdev, &t) != 1 || !t.block)
+		goto out;
+	range[0] = 0;
+	range[1] = bytes;
+	if (ioctl(fd, BLKDISCARD, range))
+		goto out;
+	range[0] = bytes / (t.block * 512) * (t.block * 512);
+	range[1] = bytes - range[0];
+	if (range[1] && ioctl(fd, BLKZEROOUT, range))
+		goto out;
+	r = 0;
+	printf("%s: discarded the old data on the thin volume %s (%" PRIu64 " sectors were mapped)\n",
+	       name, dest_path, t.mapped);
+out:
+	if (r)
+		err("%s: cannot discard the thin volume %s: %s", name, dest_path,
+		    strerror(errno ? errno : EIO));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
  * The linear segments, laid end to end on @dest, each with its metadata
  * area if it has one; a rate shared by length.
  */
 static void vmotion_table(const struct device *d, dev_t dest,
 			  const struct migrate_opts *o,
-			  const struct md_area *a, struct table *t)
+			  const struct md_area *a, bool skip, bool zeroed,
+			  struct table *t)
 {
 	t->type = DM_VMOTION_TARGET;
 	t->nr = d->nr;
@@ -450,6 +589,16 @@ static void vmotion_table(const struct device *d, dev_t dest,
 				      " " DM_VMOTION_FEAT_METADATA " %u:%u %" PRIu64,
 				      major(a[i].dev), minor(a[i].dev), a[i].offset);
 			args += 3;
+		}
+		if (skip && !zeroed) {
+			n += snprintf(feat + n, sizeof(feat) - n,
+				      " " DM_VMOTION_FEAT_SKIP_ZEROES);
+			args++;
+		}
+		if (zeroed) {
+			n += snprintf(feat + n, sizeof(feat) - n,
+				      " " DM_VMOTION_FEAT_DEST_ZEROED);
+			args++;
 		}
 		t->start[i] = d->seg[i].start;
 		t->len[i] = d->seg[i].len;
@@ -471,7 +620,8 @@ static void vmotion_table(const struct device *d, dev_t dest,
  */
 static void record_start(const char *name, const char *path, dev_t dest,
 			 const struct device *d, const struct migrate_opts *o,
-			 const struct md_area *a, const struct table *t)
+			 const struct md_area *a, bool skip,
+			 const struct table *t)
 {
 	struct record *r = calloc(1, sizeof(*r));
 	size_t used = 0;
@@ -490,6 +640,7 @@ static void record_start(const char *name, const char *path, dev_t dest,
 	r->region = o->region_kib * 2;
 	r->rate_kib = o->rate_kib;
 	r->no_switch = o->no_switch;
+	r->skip_zeroes = skip;
 	r->nr = d->nr < REC_MAX_SEGMENTS ? d->nr : REC_MAX_SEGMENTS;
 	for (int i = 0; i < r->nr; i++) {
 		struct rec_segment *s = &r->seg[i];
@@ -537,6 +688,7 @@ int migrate_start(const char *name, const char *dest_path,
 	int rc = EXIT_FAILED;
 	char stale[128];
 	struct stat st;
+	bool skip, zeroed, discard;
 	sigset_t old;
 	dev_t dest;
 
@@ -561,12 +713,19 @@ int migrate_start(const char *name, const char *dest_path,
 		 own_interrupted(name, dest_path, st.st_rdev))
 		force = "its own interrupted migration";
 	if (check_dest(d, dest_path, force, &dest) ||
-	    check_finished(dest_path, dest, o->force) ||
-	    plan_metadata(name, d, dest_path, dest, o, a) ||
-	    prepare_metadata(name, d, o, a))
+	    check_finished(dest_path, dest, o->force))
+		goto out;
+	/* before the metadata is written: it maps blocks of a thin volume */
+	rc = plan_zeroes(name, d, dest_path, dest, o, &skip, &zeroed, &discard);
+	if (rc)
+		goto out;
+	rc = EXIT_FAILED;
+	if (plan_metadata(name, d, dest_path, dest, o, a) ||
+	    prepare_metadata(name, d, o, a) ||
+	    (discard && discard_thin(name, d, dest_path)))
 		goto out;
 	test_pause_point("migrate-checked");
-	vmotion_table(d, dest, o, a, t);
+	vmotion_table(d, dest, o, a, skip, zeroed, t);
 	block_signals(&old);
 	if (interrupted) {
 		err("%s: interrupted before anything changed", name);
@@ -588,7 +747,7 @@ int migrate_start(const char *name, const char *dest_path,
 	restore_signals(&old);
 	if (rc)
 		goto out;
-	record_start(name, dest_path, dest, d, o, a, t);
+	record_start(name, dest_path, dest, d, o, a, skip, t);
 	if (get_device(name, loaded, false)) {
 		err("%s: cannot read the device it now runs: 'vmotion wait %s' follows the migration",
 		    name, name);
@@ -600,6 +759,10 @@ int migrate_start(const char *name, const char *dest_path,
 	if (a[0].dev)
 		printf(", metadata on %s at sector %" PRIu64, a[0].path,
 		       a[0].offset);
+	if (zeroed)
+		printf(", zeroes skipped: the destination reads as zeroes");
+	else if (skip)
+		printf(", zeroes unmapped on the destination, not written");
 	printf("\n");
 	fflush(stdout);
 out:

@@ -29,7 +29,7 @@
 static void print_status(const struct device *d, bool json, bool first)
 {
 	struct progress p;
-	char copied[32];
+	char copied[32], zero[32];
 	char rate[32] = "unlimited";
 	long left;
 
@@ -49,6 +49,10 @@ static void print_status(const struct device *d, bool json, bool first)
 	if (p.md)
 		printf(", metadata %s (%" PRIu64 " regions recorded in sync)",
 		       p.md, p.md_recorded);
+	if (p.zero_kib) {
+		human(p.zero_kib * 1024.0, zero, sizeof(zero));
+		printf(", zeroes not written %s", zero);
+	}
 	/* last, where scripts written before the metadata found it */
 	if (left > 0)
 		printf(", ETA %lds", left);

@@ -302,6 +302,7 @@ static int record_state(const char *name, const struct device *d,
 	/* none yet (a migration loaded by hand), or an older migration's */
 	if (record_read(name, r) || r->dest != d->seg[0].dest) {
 		memset(r, 0, sizeof(*r));
+		r->skip_zeroes = -1;
 		snprintf(r->name, sizeof(r->name), "%s", name);
 		r->dest = d->seg[0].dest;
 		path = blkid_devno_to_devname(r->dest);

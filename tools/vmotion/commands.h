@@ -30,6 +30,9 @@ struct migrate_opts {
 	char disk[256];		/* --from-config: the disk found for it */
 	const char *metadata;	/* --metadata DEV[:OFFSET] */
 	bool no_metadata;
+	/* --skip-zeroes, --no-skip-zeroes, or the default (a thin destination) */
+	enum { ZEROES_DEFAULT, ZEROES_SKIP, ZEROES_WRITE } zeroes;
+	bool dest_is_zero;	/* --dest-is-zero */
 	/*
 	 * restore: the recorded migration, whose metadata areas (resolved,
 	 * one per segment; dev 0: none) must hold it to resume it

@@ -244,6 +244,55 @@ bool dest_answers(const char *name, const struct device *d)
 	return true;
 }
 
+#define ZERO_SAMPLES		64
+#define ZERO_SAMPLE_BYTES	(64 << 10)
+
+/* @len bytes at @off of @fd: -1 unreadable, 1 not all zero (sector in *@bad) */
+static int zero_at(int fd, char *buf, uint64_t off, uint64_t len, uint64_t *bad)
+{
+	errno = 0;
+	if (pread(fd, buf, len, off) != (ssize_t)len)
+		return -1;
+	for (uint64_t i = 0; i < len; i++) {
+		if (buf[i]) {
+			*bad = (off + i) / 512;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int dest_reads_zero(const char *path, uint64_t sectors, uint64_t *bad)
+{
+	uint64_t size = sectors * 512, edge = size < (1 << 20) ? size : (1 << 20);
+	void *buf = NULL;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 || (errno = posix_memalign(&buf, 4096, 1 << 20))) {
+		err("%s: cannot read it to check that it reads as zeroes: %s",
+		    path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	r = zero_at(fd, buf, 0, edge, bad);
+	if (!r)
+		r = zero_at(fd, buf, size - edge, edge, bad);
+	for (int i = 1; !r && i <= ZERO_SAMPLES && size > 2 * edge; i++) {
+		uint64_t off = size / (ZERO_SAMPLES + 1) * i / 4096 * 4096;
+
+		if (off + ZERO_SAMPLE_BYTES <= size)
+			r = zero_at(fd, buf, off, ZERO_SAMPLE_BYTES, bad);
+	}
+	if (r < 0)
+		err("%s: cannot read it to check that it reads as zeroes: %s",
+		    path, strerror(errno ? errno : EIO));
+	free(buf);
+	close(fd);
+	return r;
+}
+
 int dest_sectors(const char *path, uint64_t *sectors)
 {
 	uint64_t bytes;

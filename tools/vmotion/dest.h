@@ -21,6 +21,12 @@ int check_dest(const struct device *d, const char *path, const char *force,
 bool dest_answers(const char *name, const struct device *d);
 /* A disk's size in sectors.  0 or -1 with a message. */
 int dest_sectors(const char *path, uint64_t *sectors);
+/*
+ * Whether the first @sectors of @path read as zeroes where sampled: its
+ * first and last MiB and 64 blocks of 64 KiB spread between.  0 if they
+ * do; 1 with the first sector that does not in *@bad; -1 with a message.
+ */
+int dest_reads_zero(const char *path, uint64_t sectors, uint64_t *bad);
 /* The /dev node of a block device number ("" if none is known). */
 void dev_node(dev_t dev, char *path, size_t size);
 

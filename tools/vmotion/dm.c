@@ -185,7 +185,7 @@ static int parse_vmotion_table(struct segment *s, const char *params)
 static int parse_vmotion_status(struct segment *s, const char *params)
 {
 	unsigned long long synced, total, copied, held = 0;
-	unsigned long long intents = 0, writes = 0, recorded = 0;
+	unsigned long long intents = 0, writes = 0, recorded = 0, zero = 0;
 	unsigned int region;
 
 	/*
@@ -194,11 +194,12 @@ static int parse_vmotion_status(struct segment *s, const char *params)
 	 */
 	snprintf(s->paused_by, sizeof(s->paused_by), DM_VMOTION_PAUSED_BY_NONE);
 	snprintf(s->md_state, sizeof(s->md_state), DM_VMOTION_MD_NONE);
-	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s %7s %llu %llu %llu",
+	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s %7s %llu %llu %llu %llu",
 		   &synced, &total, &region, s->state, &s->rate, &copied,
 		   &s->dest_errors, &s->source_errors, &held, s->paused_by,
-		   s->md_state, &intents, &writes, &recorded) < 8)
+		   s->md_state, &intents, &writes, &recorded, &zero) < 8)
 		return -1;
+	s->zero_kib = zero;
 	s->held_writes = held;
 	s->md_intents = intents;
 	s->md_writes = writes;
@@ -597,4 +598,71 @@ int wait_event(const char *name, uint32_t event_nr)
 	if (dmt)
 		dm_task_destroy(dmt);
 	return ok ? 0 : -1;
+}
+
+/*
+ * The one target of the device @dev: its type and parameters (table or
+ * status).  1 if @dev is a dm device with exactly one target, from sector
+ * 0; 0 if not; -1 if it cannot be read.
+ */
+static int one_target(dev_t dev, int type, char *ttype, size_t tsize,
+		      char *params, size_t psize)
+{
+	uint64_t start, len;
+	char *t = NULL, *p = NULL;
+	struct dm_task *dmt;
+	struct dm_info info;
+	void *next;
+	int r = -1;
+
+	dmt = task(type, NULL);
+	if (!dmt)
+		return -1;
+	if (type == DM_DEVICE_STATUS)
+		dm_task_no_flush(dmt);
+	if (!dm_task_set_major(dmt, major(dev)) ||
+	    !dm_task_set_minor(dmt, minor(dev)) || !run(dmt))
+		goto out;
+	r = 0;
+	if (!dm_task_get_info(dmt, &info) || !info.exists)
+		goto out;
+	next = dm_get_next_target(dmt, NULL, &start, &len, &t, &p);
+	if (next || !t || start)
+		goto out;
+	snprintf(ttype, tsize, "%s", t);
+	snprintf(params, psize, "%s", p ? p : "");
+	r = 1;
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int thin_info(dev_t dev, struct thin *t)
+{
+	char type[32], params[512], pool[64], meta[64], data[64];
+	unsigned long long id, sectors, block;
+	unsigned int ma, mi;
+	int n = 0, r;
+
+	memset(t, 0, sizeof(*t));
+	r = one_target(dev, DM_DEVICE_TABLE, type, sizeof(type), params,
+		       sizeof(params));
+	if (r <= 0 || strcmp(type, "thin"))
+		return r < 0 ? -1 : 0;
+	/* <pool dev> <dev id> [<external origin dev>] */
+	if (sscanf(params, "%63s %llu%n", pool, &id, &n) != 2 ||
+	    sscanf(pool, "%u:%u", &ma, &mi) != 2)
+		return -1;
+	t->external_origin = strspn(params + n, " ") < strlen(params + n);
+	if (one_target(makedev(ma, mi), DM_DEVICE_TABLE, type, sizeof(type),
+		       params, sizeof(params)) != 1 || strcmp(type, "thin-pool") ||
+	    sscanf(params, "%63s %63s %llu", meta, data, &block) != 3)
+		return -1;
+	t->block = block;
+	t->no_zeroing = strstr(params, " skip_block_zeroing") != NULL;
+	if (one_target(dev, DM_DEVICE_STATUS, type, sizeof(type), params,
+		       sizeof(params)) != 1 || sscanf(params, "%llu", &sectors) != 1)
+		return -1;
+	t->mapped = sectors;
+	return 1;
 }

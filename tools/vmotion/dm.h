@@ -39,6 +39,7 @@ struct segment {
 	uint64_t md_intents;	/* write-intent bits set */
 	uint64_t md_writes;	/* metadata blocks written */
 	uint64_t md_recorded;	/* regions recorded in sync on disk */
+	uint64_t zero_kib;	/* copied without writing data (skip_zeroes) */
 };
 
 struct device {
@@ -84,5 +85,18 @@ int reload(const char *name, const struct table *t);
 int replace_table(const char *name, const struct table *t);
 int message(const char *name, uint64_t sector, const char *msg);
 int wait_event(const char *name, uint32_t event_nr);
+/* A dm-thin volume, as thin_info() reads it */
+struct thin {
+	uint64_t mapped;	/* sectors mapped */
+	uint64_t block;		/* the pool's block size, sectors */
+	bool external_origin;	/* unmapped blocks read another device */
+	bool no_zeroing;	/* the pool's skip_block_zeroing */
+};
+
+/*
+ * @dev is a dm-thin volume (one "thin" target over all of it): 1 and
+ * *@t; 0 if it is something else; -1 if it cannot be read.
+ */
+int thin_info(dev_t dev, struct thin *t);
 
 #endif

@@ -110,6 +110,7 @@ void json_status(const struct device *d, bool first)
 	       p.total_bytes, p.synced_bytes);
 	printf("\"rate_kib_s\": %" PRIu64 ", \"copied_kib\": %" PRIu64 ", ", p.rate,
 	       p.copied_kib);
+	printf("\"zero_kib\": %" PRIu64 ", ", p.zero_kib);
 	printf("\"dest_errors\": %u, \"source_errors\": %u, \"held_writes\": %" PRIu64 ", ",
 	       p.dest_errors, p.source_errors, p.held_writes);
 	printf("\"paused_by_error\": %s, \"eta_seconds\": ",

@@ -48,6 +48,7 @@ void progress_of(const struct device *d, struct progress *p)
 		p->total_bytes += bytes;
 		p->synced_bytes += done < bytes ? done : bytes;
 		p->copied_kib += s->copied_kib;
+		p->zero_kib += s->zero_kib;
 		p->dest_errors += s->dest_errors;
 		p->source_errors += s->source_errors;
 		p->held_writes += s->held_writes;

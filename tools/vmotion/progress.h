@@ -15,6 +15,7 @@ struct progress {
 	uint64_t synced_bytes, total_bytes;
 	uint64_t synced, total;
 	uint64_t copied_kib;
+	uint64_t zero_kib;	/* of copied_kib: zeroes not written (skip_zeroes) */
 	uint64_t rate;		/* KiB/s, summed over the segments */
 	unsigned int dest_errors, source_errors;
 	uint64_t held_writes;

@@ -156,6 +156,8 @@ int record_write(const struct record *r)
 	fprintf(f, "region=%llu\nrate=%llu\nno_switch=%d\n",
 		(unsigned long long)r->region, (unsigned long long)r->rate_kib,
 		r->no_switch);
+	if (r->skip_zeroes >= 0)
+		fprintf(f, "skip_zeroes=%d\n", r->skip_zeroes);
 	for (int i = 0; i < r->nr; i++) {
 		const struct rec_segment *s = &r->seg[i];
 
@@ -228,6 +230,7 @@ int record_read(const char *name, struct record *r)
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
+	r->skip_zeroes = -1;
 	record_path(name, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f) {
@@ -263,6 +266,8 @@ int record_read(const char *name, struct record *r)
 			r->rate_kib = u;
 		else if (!strcmp(line, "no_switch"))
 			r->no_switch = !strcmp(v, "1");
+		else if (!strcmp(line, "skip_zeroes"))
+			r->skip_zeroes = !strcmp(v, "1");
 		else if (read_segment(r, line, v))
 			;
 		else if (!strcmp(line, "table") && used < sizeof(r->table))
