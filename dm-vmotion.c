@@ -919,9 +919,10 @@ static sector_t grain_down(sector_t sector, sector_t grain)
  * never used: Linux has no flag that says a discard leaves zeroes (an SSD
  * may return old data after a trim, even after once returning zeroes),
  * and dm-thin, which does unmap to zeroes, ignores a discard of part of a
- * block.  The tool discards a thin destination whole before the copy and
- * claims dest_zeroed instead.  The sectors that cost no data write are
- * added to the status counter.
+ * block.  The tool discards a used thin destination's migrated range
+ * before the copy and claims dest_zeroed instead (see dm-vmotion.rst,
+ * "Zeroes").  The sectors that cost no data write are added to the status
+ * counter.
  */
 static int zero_dest(struct vmotion *v, struct vm_copy *c, sector_t sector,
 		     sector_t sectors)
@@ -1173,7 +1174,8 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 chunk:
 	c->chunk_end = min(c->end, c->pos + max_chunk);
 	/* checking zeroes: a chunk that is not the last ends on a block */
-	if (v->zero_copy && c->chunk_end < c->end) {
+	if (v->zero_copy && c->chunk_end < c->end &&
+	    grain_down(v->dest_start, v->min_chunk) == v->dest_start) {
 		sector_t e = grain_down(v->dest_start + c->chunk_end,
 					v->zero_grain);
 
@@ -2324,7 +2326,9 @@ static int init_zero_copy(struct vmotion *v, char **error)
 	unsigned long nr_regions = dm_vmb_nr_regions(v->bitmap);
 	unsigned int i;
 
-	v->zero_grain = max(grain, v->min_chunk);
+	/* whole logical blocks of the source: its reads are in those */
+	v->zero_grain = grain_down(max(grain, v->min_chunk) + v->min_chunk - 1,
+				   v->min_chunk);
 	if (v->zero_grain <= ZERO_BUF_SECTORS)
 		v->zero_buf_sectors = grain_down(ZERO_BUF_SECTORS, v->zero_grain);
 	else if (v->zero_grain <= ZERO_BUF_MAX_SECTORS)

@@ -83,7 +83,7 @@ vmotion_refused tm "$table0" 2 "--skip-zeroes and --no-skip-zeroes: one or the o
 	migrate --no-skip-zeroes --skip-zeroes tm /dev/mapper/thin
 
 log "ext4 in use onto a new thin volume, default settings"
-mkfs.ext4 -q -E lazy_itable_init=1,lazy_journal_init=1 /dev/mapper/tm
+mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=1 /dev/mapper/tm
 mkdir -p /mnt/t
 mount /dev/mapper/tm /mnt/t
 for i in $(seq 1 12); do
@@ -111,4 +111,24 @@ log "pool maps $used blocks; the volume has $nz blocks with data"
 [ "$nz" -ge $((78 * 1048576 / 65536)) ] || fail "only $nz blocks of data: the files are not there"
 dmsetup remove tm
 dmsetup remove thin
+
+log "migrate again after a crash onto a used thin volume: resumed, not discarded"
+# vda holds the filesystem: the source of a new device, migrated with
+# metadata at the thin volume's end, in sync; then the device is rebuilt
+# linear on its source, as a boot would, and migrate is run again: it
+# resumes from the metadata (every region recorded in sync, nothing
+# copied), so the volume's data must stay
+thin_volume pool 5 rt $((len + 8192))
+dmsetup create tr --table "0 $len linear /dev/vda 0"
+vmotion migrate --no-switch tr /dev/mapper/rt > /tmp/o 2>&1 || { cat /tmp/o; fail "migrate tr"; }
+dmsetup reload tr --table "0 $len linear /dev/vda 0"
+dmsetup resume tr
+# --force: the volume carries the filesystem's signature now
+vmotion migrate --force tr /dev/mapper/rt > /tmp/o 2>&1 || { cat /tmp/o; fail "migrate tr again"; }
+grep -q "segment 0 resumes migration" /tmp/o || fail "not resumed: $(cat /tmp/o)"
+! grep -q "discarded" /tmp/o || fail "discarded a resumed migration's destination: $(cat /tmp/o)"
+expect_eq "table after the switch" "0 $len linear $(majmin /dev/mapper/rt) 0" "$(dmsetup table tr)"
+same_range /dev/vda 0 /dev/mapper/rt 0 $len
+dmsetup remove tr
+dmsetup remove rt
 thin_pool_check pool

@@ -388,7 +388,7 @@ static bool recorded_uuid(const struct record *r, int i,
  */
 static int prepare_area(const char *name, const struct segment *s, int i,
 			const struct migrate_opts *o, const struct record *r,
-			const struct md_area *a)
+			struct md_area *a)
 {
 	uint64_t region = o->region_kib * 2;
 	const char *why = "";
@@ -412,6 +412,7 @@ static int prepare_area(const char *name, const struct segment *s, int i,
 	    h.source_offset == s->src_off && h.dest_offset == s->start) {
 		printf("%s: segment %d resumes migration %s from its metadata (%s:%" PRIu64 ", %s)\n",
 		       name, i, u, a->path, a->offset, md_state_name(h.state));
+		a->resumes = true;
 		return 0;
 	}
 	if (o->restore) {
@@ -428,8 +429,7 @@ static int prepare_area(const char *name, const struct segment *s, int i,
 }
 
 static int prepare_metadata(const char *name, const struct device *d,
-			    const struct migrate_opts *o,
-			    const struct md_area *a)
+			    const struct migrate_opts *o, struct md_area *a)
 {
 	struct record *own = o->restore ? NULL : calloc(1, sizeof(*own));
 	const struct record *r = o->restore;
@@ -504,6 +504,11 @@ static int plan_zeroes(const char *name, const struct device *d,
 			err("%s: --dest-is-zero: %s is a thin volume with %" PRIu64 " sectors mapped, not all zeroes (without the option its blocks are discarded first)",
 			    name, dest_path, t.mapped);
 			return EXIT_FAILED;
+		}
+		if (t.mapped && t.no_discard) {
+			printf("%s: the thin volume %s maps blocks and its pool ignores discards: writing zeroes\n",
+			       name, dest_path);
+			return 0;
 		}
 		*discard = t.mapped > 0;
 		*zeroed = true;
@@ -721,8 +726,13 @@ int migrate_start(const char *name, const char *dest_path,
 		goto out;
 	rc = EXIT_FAILED;
 	if (plan_metadata(name, d, dest_path, dest, o, a) ||
-	    prepare_metadata(name, d, o, a) ||
-	    (discard && discard_thin(name, d, dest_path)))
+	    prepare_metadata(name, d, o, a))
+		goto out;
+	/* a migration resumed from its metadata: the destination has its data */
+	for (int i = 0; i < d->nr; i++)
+		if (a[i].resumes)
+			discard = zeroed = false;
+	if (discard && discard_thin(name, d, dest_path))
 		goto out;
 	test_pause_point("migrate-checked");
 	vmotion_table(d, dest, o, a, skip, zeroed, t);
@@ -762,7 +772,7 @@ int migrate_start(const char *name, const char *dest_path,
 	if (zeroed)
 		printf(", zeroes skipped: the destination reads as zeroes");
 	else if (skip)
-		printf(", zeroes unmapped on the destination, not written");
+		printf(", zeroes sent as write-zeroes where the destination has them");
 	printf("\n");
 	fflush(stdout);
 out:

@@ -621,8 +621,14 @@ static int one_target(dev_t dev, int type, char *ttype, size_t tsize,
 	if (type == DM_DEVICE_STATUS)
 		dm_task_no_flush(dmt);
 	if (!dm_task_set_major(dmt, major(dev)) ||
-	    !dm_task_set_minor(dmt, minor(dev)) || !run(dmt))
+	    !dm_task_set_minor(dmt, minor(dev)))
 		goto out;
+	if (!run(dmt)) {
+		/* not a device-mapper device */
+		if (errno == ENXIO)
+			r = 0;
+		goto out;
+	}
 	r = 0;
 	if (!dm_task_get_info(dmt, &info) || !info.exists)
 		goto out;
@@ -660,6 +666,7 @@ int thin_info(dev_t dev, struct thin *t)
 		return -1;
 	t->block = block;
 	t->no_zeroing = strstr(params, " skip_block_zeroing") != NULL;
+	t->no_discard = strstr(params, " ignore_discard") != NULL;
 	if (one_target(dev, DM_DEVICE_STATUS, type, sizeof(type), params,
 		       sizeof(params)) != 1 || sscanf(params, "%llu", &sectors) != 1)
 		return -1;

@@ -91,6 +91,7 @@ struct thin {
 	uint64_t block;		/* the pool's block size, sectors */
 	bool external_origin;	/* unmapped blocks read another device */
 	bool no_zeroing;	/* the pool's skip_block_zeroing */
+	bool no_discard;	/* the pool's ignore_discard */
 };
 
 /*

@@ -24,6 +24,7 @@ struct md_area {
 	char path[256];
 	uint64_t offset;	/* sectors */
 	uint64_t sectors;
+	bool resumes;		/* holds this migration's progress: resumed */
 };
 
 /* The fields of a header the tool looks at */
