@@ -66,13 +66,13 @@
  * of these (md's bitmap daemon_sleep, which defaults to 5 s).
  */
 #define MD_COMMIT_PERIOD	HZ
+#define MD_CLEAR_PERIOD		(5 * HZ)
 /*
  * skip_zeroes: each copy reads its chunk into a buffer of 1 MiB, or of one
  * discard block of the destination up to 8 MiB.
  */
 #define ZERO_BUF_SECTORS	2048U
 #define ZERO_BUF_MAX_SECTORS	16384U
-#define MD_CLEAR_PERIOD		(5 * HZ)
 
 static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
 
@@ -156,7 +156,7 @@ struct vm_copy {
 	bool spoiled;		/* must not mark its regions in sync: an error,
 				 * or a write that raced it, concerned them
 				 */
-	u64 start_ns;		/* when kcopyd was given the chunk */
+	u64 start_ns;		/* when the chunk was started */
 	unsigned long app_bios;	/* app_bios() then */
 	struct bio_list deferred;
 	/* skip_zeroes: the chunk is read into @buf and written by @zwork */
@@ -2316,8 +2316,8 @@ static void free_zero_copy(struct vmotion *v)
  * skip_zeroes or dest_zeroed: buffers, a dm-io client and a workqueue for
  * the copier.  dest_zeroed is a promise about the destination when the
  * migration starts: it is kept only if this table starts it (no metadata,
- * or metadata this table has just formatted), and for each region only
- * until something writes it on the destination.
+ * or metadata this table has just formatted over an area of zeroes), and
+ * for each region only until something writes it on the destination.
  */
 static int init_zero_copy(struct vmotion *v, char **error)
 {

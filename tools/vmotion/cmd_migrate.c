@@ -343,8 +343,7 @@ static int plan_metadata(const char *name, const struct device *d,
 		md_layout(d, region, st.st_rdev, path, off, a);
 		return md_check(d, dest, a, need);
 	}
-	for (int i = 0; i < d->nr; i++)
-		len += d->seg[i].len;
+	len = device_sectors(d);
 	if (dest_sectors(dest_path, &size))
 		return -1;
 	if (size >= len + need) {
@@ -464,13 +463,13 @@ static int prepare_metadata(const char *name, const struct device *d,
 static int plan_zeroes(const char *name, const struct device *d,
 		       const char *dest_path, dev_t dest,
 		       const struct migrate_opts *o, bool *skip, bool *zeroed,
-		       bool *discard)
+		       bool *discard, struct thin *tp)
 {
-	const struct segment *last = &d->seg[d->nr - 1];
-	uint64_t bad;
 	struct thin t;
 	int thin = thin_info(dest, &t), r;
+	uint64_t bad;
 
+	*tp = t;
 	*skip = o->zeroes == ZEROES_SKIP || o->dest_is_zero ||
 		(o->zeroes == ZEROES_DEFAULT && thin == 1);
 	*zeroed = false;
@@ -516,7 +515,7 @@ static int plan_zeroes(const char *name, const struct device *d,
 	}
 	if (!o->dest_is_zero)
 		return 0;
-	r = dest_reads_zero(dest_path, last->start + last->len, &bad);
+	r = dest_reads_zero(dest_path, device_sectors(d), &bad);
 	if (r < 0)
 		return EXIT_FAILED;
 	if (r && !o->force) {
@@ -532,33 +531,31 @@ static int plan_zeroes(const char *name, const struct device *d,
 }
 
 /*
- * A thin volume with blocks mapped, for dest_zeroed: discard the migrated
- * range (dm-thin unmaps the whole blocks inside, which then read as
- * zeroes) and zero what is left of a block at its end.
+ * A thin volume with blocks mapped (@t, as plan_zeroes() read it), for
+ * dest_zeroed: discard the migrated range (dm-thin unmaps the whole blocks
+ * inside, which then read as zeroes) and zero what is left of a block at
+ * its end.
  */
 static int discard_thin(const char *name, const struct device *d,
-			const char *dest_path)
+			const char *dest_path, const struct thin *t)
 {
-	const struct segment *last = &d->seg[d->nr - 1];
-	uint64_t bytes = (last->start + last->len) * 512, range[2];
+	uint64_t bytes = device_sectors(d) * 512, range[2];
 	int fd = open(dest_path, O_WRONLY | O_CLOEXEC), r = -1;
-	struct stat st;
-	struct thin t;
 
 	errno = 0;
-	if (fd < 0 || fstat(fd, &st) || thin_info(st.st_rdev, &t) != 1 || !t.block)
+	if (fd < 0 || !t->block)
 		goto out;
 	range[0] = 0;
 	range[1] = bytes;
 	if (ioctl(fd, BLKDISCARD, range))
 		goto out;
-	range[0] = bytes / (t.block * 512) * (t.block * 512);
+	range[0] = bytes / (t->block * 512) * (t->block * 512);
 	range[1] = bytes - range[0];
 	if (range[1] && ioctl(fd, BLKZEROOUT, range))
 		goto out;
 	r = 0;
 	printf("%s: discarded the old data on the thin volume %s (%" PRIu64 " sectors were mapped)\n",
-	       name, dest_path, t.mapped);
+	       name, dest_path, t->mapped);
 out:
 	if (r)
 		err("%s: cannot discard the thin volume %s: %s", name, dest_path,
@@ -694,6 +691,7 @@ int migrate_start(const char *name, const char *dest_path,
 	char stale[128];
 	struct stat st;
 	bool skip, zeroed, discard;
+	struct thin thin;
 	sigset_t old;
 	dev_t dest;
 
@@ -721,7 +719,8 @@ int migrate_start(const char *name, const char *dest_path,
 	    check_finished(dest_path, dest, o->force))
 		goto out;
 	/* before the metadata is written: it maps blocks of a thin volume */
-	rc = plan_zeroes(name, d, dest_path, dest, o, &skip, &zeroed, &discard);
+	rc = plan_zeroes(name, d, dest_path, dest, o, &skip, &zeroed, &discard,
+			 &thin);
 	if (rc)
 		goto out;
 	rc = EXIT_FAILED;
@@ -732,7 +731,7 @@ int migrate_start(const char *name, const char *dest_path,
 	for (int i = 0; i < d->nr; i++)
 		if (a[i].resumes)
 			discard = zeroed = false;
-	if (discard && discard_thin(name, d, dest_path))
+	if (discard && discard_thin(name, d, dest_path, &thin))
 		goto out;
 	test_pause_point("migrate-checked");
 	vmotion_table(d, dest, o, a, skip, zeroed, t);

@@ -324,6 +324,15 @@ int get_inactive(const char *name, struct device *d)
 	return read_device(name, d, false, true);
 }
 
+uint64_t device_sectors(const struct device *d)
+{
+	uint64_t len = 0;
+
+	for (int i = 0; i < d->nr; i++)
+		len += d->seg[i].len;
+	return len;
+}
+
 /* The same segments, targets and devices (not the status). */
 bool same_table(const struct device *a, const struct device *b)
 {

@@ -54,6 +54,9 @@ struct device {
 	struct segment seg[MAX_SEGMENTS];
 };
 
+/* Sectors of @d: its segments, laid end to end from sector 0 */
+uint64_t device_sectors(const struct device *d);
+
 /* Load the targets of @t (type and params per segment) and resume. */
 struct table {
 	int nr;

@@ -93,11 +93,9 @@ static int md_disk(const struct md_area *a, bool excl, uint64_t *sectors)
 int md_check(const struct device *d, dev_t dest, const struct md_area *a,
 	     uint64_t need)
 {
-	uint64_t size, len = 0;
+	uint64_t size, len = device_sectors(d);
 	bool on_source = false;
 
-	for (int i = 0; i < d->nr; i++)
-		len += d->seg[i].len;
 	if (a->dev == d->dev) {
 		err("%s: the metadata device is %s itself", a->path, d->name);
 		return -1;
