@@ -71,6 +71,20 @@
  * skip_zeroes: each copy reads its chunk into a buffer of 1 MiB, or of one
  * discard block of the destination up to 8 MiB.
  */
+/*
+ * mode auto: track while each pass of the copier leaves at most
+ * AUTO_SHRINK_NUM/AUTO_SHRINK_DEN of the regions it started with, the rest
+ * would take more than AUTO_MIRROR_MSEC to copy at the last pass's speed,
+ * and fewer than AUTO_MAX_PASSES passes have run; then mirror.
+ */
+#define AUTO_SHRINK_NUM		3U
+#define AUTO_SHRINK_DEN		4U
+#define AUTO_MIRROR_MSEC	500U
+#define AUTO_MAX_PASSES		16UL
+
+/* Most regions one copy covers: a batch of the smallest regions */
+#define MAX_COPY_REGIONS	(MAX_BATCH_SECTORS / DM_VMOTION_MIN_REGION_SECTORS)
+
 #define ZERO_BUF_SECTORS	2048U
 #define ZERO_BUF_MAX_SECTORS	16384U
 
@@ -127,6 +141,12 @@ enum vm_on_error {
 	ON_ERROR_FAIL,
 };
 
+enum vm_mode {
+	MODE_MIRROR,
+	MODE_TRACK,
+	MODE_AUTO,
+};
+
 enum vm_copy_state {
 	COPY_WAITING,	/* chunk registered, waiting for writes in flight */
 	COPY_RUNNING,	/* chunk given to kcopyd */
@@ -159,11 +179,25 @@ struct vm_copy {
 	u64 start_ns;		/* when the chunk was started */
 	unsigned long app_bios;	/* app_bios() then */
 	struct bio_list deferred;
-	/* skip_zeroes: the chunk is read into @buf and written by @zwork */
-	struct work_struct zwork;
+	/*
+	 * Buffered copies (skip_zeroes, or paced by their reads): the chunk
+	 * is read into @buf and written by @work
+	 */
+	struct work_struct work;
 	void *buf;
+	/*
+	 * Mode track or auto: the copier is paced by its reads of the
+	 * source, @read_ns of the chunk (see copy_done())
+	 */
+	bool paced;
+	u64 read_ns;
 	/* dest_zeroed holds for its regions: zero pieces need no I/O */
 	bool dest_zero;
+	/*
+	 * Regions (from @region) a tracked write changed on the source alone
+	 * while the copy had them: they stay unsynced when it ends.
+	 */
+	DECLARE_BITMAP(redirty, MAX_COPY_REGIONS);
 };
 
 struct vmotion {
@@ -184,6 +218,8 @@ struct vmotion {
 	bool no_discard_passdown;
 	enum vm_on_error on_error;
 	bool on_error_given;
+	enum vm_mode mode;	/* may change by message */
+	bool mode_given;
 	bool skip_zeroes;
 	bool dest_zeroed;
 	/* either: the copier checks for zeroes */
@@ -203,8 +239,14 @@ struct vmotion {
 	sector_t zero_grain;
 	sector_t zero_buf_sectors;
 	unsigned long *dest_touched;
+	/*
+	 * Buffered copies: any table has the client and the workqueue; the
+	 * buffers come with skip_zeroes, or with the first mode other than
+	 * mirror (@copy_buffers: all there, see alloc_copy_buffers())
+	 */
 	struct dm_io_client *io;
-	struct workqueue_struct *zero_wq;
+	struct workqueue_struct *copy_wq;
+	bool copy_buffers;
 
 	unsigned long flags;
 	struct dm_vmb *bitmap;
@@ -241,6 +283,26 @@ struct vmotion {
 	bool sweep_found;
 	/* Times a region in sync became unsynced */
 	unsigned long unsyncs;
+	/*
+	 * Mode in force: writes to regions in sync (or being copied) go to
+	 * the source alone and unsync them (track), or to both (mirror).
+	 */
+	bool tracking;
+	/* Regions a tracked write took out of sync, or out of a copy */
+	unsigned long redirtied;
+	/*
+	 * Passes of the copier over the unsynced regions, counted from 1 at
+	 * the first resume; at the start of this one: unsynced regions,
+	 * time, copied sectors (mode auto decides from them).
+	 */
+	unsigned long pass;
+	unsigned long pass_left;
+	u64 pass_start_ns;
+	u64 pass_copied;
+	/* mode auto: the pass it started in; the worker logs its decision */
+	unsigned long auto_pass0;
+	const char *auto_why;
+	unsigned long auto_left;
 
 	/*
 	 * Earliest time the rate limit lets the next chunk start: the
@@ -282,6 +344,9 @@ enum {
 	VB_FULL,	/* covers a whole unsynced region: syncs it if it succeeds */
 	VB_DEST_ERROR,	/* the destination half failed */
 	VB_EMPTY_FLUSH,	/* no data: [start, end) means nothing */
+	VB_UNCOUNTED,	/* mapped while a chunk of its region waited, not
+			 * counted by it (tracking)
+			 */
 };
 
 struct vm_bio {
@@ -339,6 +404,17 @@ static bool dest_in_path(struct vmotion *v)
 	return (!test_bit(VM_FAILED, &v->flags) ||
 		test_bit(VM_MIRROR_ON, &v->flags)) &&
 	       !test_bit(VM_DEST_OUT, &v->flags);
+}
+
+/*
+ * Writes to regions in sync go to the source alone (mode track, or auto
+ * before it mirrors).  Not once the migration has failed: if the metadata
+ * could not record the failure (VM_MIRROR_ON), its bitmaps still count and
+ * writes must reach both devices as they do in mirror.
+ */
+static bool vm_tracking(struct vmotion *v)
+{
+	return READ_ONCE(v->tracking) && !test_bit(VM_FAILED, &v->flags);
 }
 
 static bool may_copy(struct vmotion *v)
@@ -548,10 +624,12 @@ static bool __wait_for_intent(struct vmotion *v, struct bio *bio,
 	/*
 	 * A region being copied counts: a write below the copy's progress
 	 * goes to both devices and may still be in flight when the copy ends
-	 * and the region is recorded in sync.
+	 * and the region is recorded in sync.  Not while tracking: such a
+	 * write goes to the source alone and either leaves the region
+	 * unsynced (redirty) or is waited for by the next chunk.
 	 */
 	if (!md_active(v) ||
-	    (!c && !dm_vmb_is_synced(v->bitmap, region) &&
+	    ((!c || vm_tracking(v)) && !dm_vmb_is_synced(v->bitmap, region) &&
 	     !dm_vmm_disk_synced(v->md, region)))
 		return false;
 	if (dm_vmm_intent_on(v->md, region)) {
@@ -652,11 +730,21 @@ static bool mirror_to_dest(struct vmotion *v, struct bio *bio, bool may_wait)
  *  - region in sync: both devices;
  *  - region not in sync: the source alone; except that a write covering
  *    the whole region goes to both and makes the region in sync, provided
- *    no other write to the region overlaps it in time.
+ *    no other write to the region overlaps it in time;
+ *  - tracking (mode track, or auto before it mirrors): nothing is held
+ *    and nothing waits for the destination.  A write to a region in sync
+ *    goes to the source alone and takes it out of sync; one to a copy's
+ *    regions goes to the source alone too, and if the copy may already
+ *    have read or written what it changes, or is about to, the copy
+ *    leaves that region unsynced when it ends (the redirty bits); else
+ *    the copy's next chunk waits for it.  Discards go to the source alone
+ *    and change no sync state, as in mirror without passdown.
  *
- * Every write with data is tracked until it completes, so that no copy of
- * its region starts while it is in flight.  Returns DM_MAPIO_REMAPPED with
- * @bio remapped to the source, or DM_MAPIO_SUBMITTED if it was held back.
+ * Every write with data is tracked until it completes, so that no chunk
+ * of its region starts while it is in flight (but a tracked write that a
+ * waiting chunk did not count: that chunk leaves the region unsynced).
+ * Returns DM_MAPIO_REMAPPED with @bio remapped to the source, or
+ * DM_MAPIO_SUBMITTED if it was held back.
  * @may_wait: the caller may sleep for memory (the worker, or a bio without
  * REQ_NOWAIT).
  */
@@ -666,16 +754,20 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 	struct vm_bio *other;
 	struct vm_copy *c;
 	unsigned long flags;
-	bool to_dest = false;
+	bool to_dest = false, wake = false, tracking;
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 
 	vb->v = v;
 	vb->flags = 0;
 
 	if (!bio_sectors(bio)) {
-		/* empty flush */
+		/*
+		 * Empty flush.  Tracking, writes are acknowledged by the
+		 * source alone, and the destination is flushed before a region
+		 * is recorded or reported in sync.
+		 */
 		set_bit(VB_EMPTY_FLUSH, &vb->flags);
-		to_dest = dest_in_path(v);
+		to_dest = dest_in_path(v) && !vm_tracking(v);
 		goto remap;
 	}
 
@@ -684,6 +776,7 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 	vb->region = dm_vmb_sector_to_region(v->bitmap, vb->start);
 
 	spin_lock_irqsave(&v->lock, flags);
+	tracking = vm_tracking(v);
 	c = __find_copy(v, vb->region);
 	if (__wait_for_intent(v, bio, vb->region, c)) {
 		spin_unlock_irqrestore(&v->lock, flags);
@@ -699,11 +792,26 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 		goto track;
 	}
 
-	if (c && vb->end > c->pos && c->state != COPY_RESTING) {
+	if (c && vb->end > c->pos && c->state != COPY_RESTING && !tracking) {
 		bio_list_add(&c->deferred, bio);
 		spin_unlock_irqrestore(&v->lock, flags);
 		atomic64_inc(&v->held_writes);
 		return DM_MAPIO_SUBMITTED;
+	}
+	if (c && tracking) {
+		/*
+		 * What the copy has read or written of it, or will, is stale.
+		 * A discard changes no sync state (as in mirror).
+		 */
+		if (!discard &&
+		    vb->start < (c->state == COPY_RESTING ? c->pos : c->chunk_end) &&
+		    !__test_and_set_bit(vb->region - c->region, c->redirty))
+			v->redirtied++;
+		/* the waiting chunk did not count it: see write_done() */
+		if (c->state == COPY_WAITING)
+			set_bit(VB_UNCOUNTED, &vb->flags);
+		dm_vmb_mark_written(v->bitmap, vb->region);
+		goto track;
 	}
 	if (c) {
 		/* below the copy's progress the destination has the data */
@@ -717,13 +825,26 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 	}
 
 	if (dm_vmb_is_synced(v->bitmap, vb->region)) {
+		if (tracking && discard)
+			goto track;
+		if (tracking) {
+			__unsync(v, vb->region, 1);
+			v->redirtied++;
+			dm_vmb_mark_written(v->bitmap, vb->region);
+			/* an idle copier has a region to copy again */
+			wake = true;
+			goto track;
+		}
 		to_dest = !discard || v->discard_to_dest;
 		goto track;
 	}
 
-	/* Not in sync: a write covering it whole syncs it (write_done()). */
+	/*
+	 * Not in sync: a write covering it whole syncs it (write_done()),
+	 * unless tracking: it would wait for the destination.
+	 */
 	dm_vmb_mark_written(v->bitmap, vb->region);
-	if (!discard && bio_covers_region(v, vb))
+	if (!discard && !tracking && bio_covers_region(v, vb))
 		set_bit(VB_FULL, &vb->flags);
 track:
 	/*
@@ -744,6 +865,8 @@ track:
 	set_bit(VB_TRACKED, &vb->flags);
 	hash_add(v->writes, &vb->node, vb->region);
 	spin_unlock_irqrestore(&v->lock, flags);
+	if (wake)
+		wake_worker(v);
 remap:
 	if (to_dest && !mirror_to_dest(v, bio, may_wait)) {
 		/* REQ_NOWAIT: the submitter tries again; end_io untracks it */
@@ -783,9 +906,10 @@ static void write_done(struct vmotion *v, struct vm_bio *vb, blk_status_t error)
 	}
 	/*
 	 * A chunk counted the writes in flight to it when it was registered;
-	 * writes to it since then were held, so this one was counted.
+	 * writes to it since then were held, or tracked and flagged.
 	 */
 	if (c && c->state == COPY_WAITING && vb->end > c->pos &&
+	    !test_bit(VB_UNCOUNTED, &vb->flags) &&
 	    vb->start < c->chunk_end && !WARN_ON_ONCE(!c->waiting) &&
 	    !--c->waiting)
 		wake = true;
@@ -812,9 +936,30 @@ static unsigned int __writes_to_chunk(struct vmotion *v, struct vm_copy *c)
 	for (r = c->region; r < c->region + c->nr; r++)
 		hash_for_each_possible(v->writes, vb, node, r)
 			if (vb->region == r && vb->end > c->pos &&
-			    vb->start < c->chunk_end)
+			    vb->start < c->chunk_end) {
+				clear_bit(VB_UNCOUNTED, &vb->flags);
 				n++;
+			}
 	return n;
+}
+
+/*
+ * The copy @c is complete: its regions are in sync, but for those a
+ * tracked write changed on the source meanwhile.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static void __copy_synced(struct vmotion *v, struct vm_copy *c)
+{
+	unsigned long i;
+
+	if (bitmap_empty(c->redirty, c->nr)) {
+		dm_vmb_set_synced(v->bitmap, c->region, c->nr);
+		return;
+	}
+	for (i = 0; i < c->nr; i++)
+		if (!test_bit(i, c->redirty))
+			dm_vmb_set_synced(v->bitmap, c->region + i, 1);
 }
 
 static void copy_done(int read_err, unsigned long write_err, void *context)
@@ -858,7 +1003,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	c->state = COPY_RESTING;
 	if (!err && !c->spoiled && c->pos >= c->end && dest_in_path(v)) {
 		/* before the held writes are released: they must see it */
-		dm_vmb_set_synced(v->bitmap, c->region, c->nr);
+		__copy_synced(v, c);
 		__drop_copy(v, c);
 	} else if (err || c->spoiled || c->pos >= c->end || !may_copy(v)) {
 		/* copied again from the start, if ever */
@@ -869,11 +1014,18 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		bio_list_init(&c->deferred);
 	}
 	if (competed) {
-		/* Rest so that copying takes share% of the time. */
+		/*
+		 * Rest so that copying takes share% of the time: the chunk's
+		 * time, or, paced by its reads, the time it read the source
+		 * (the destination is not the application's: a distant one
+		 * must not slow the copy down to its round trips).
+		 */
 		unsigned int share = READ_ONCE(busy_copy_share);
+		u64 busy_ns = c->paced && c->read_ns ? c->read_ns :
+			      now - c->start_ns;
 
-		v->rest_until_ns = now + div_u64((now - c->start_ns) *
-						 (100 - share), share);
+		v->rest_until_ns = max(v->rest_until_ns,
+				       now + div_u64(busy_ns * (100 - share), share));
 	}
 	/* under the lock: postsuspend cancels the worker once it sees 0 */
 	wake_worker(v);
@@ -954,24 +1106,31 @@ static int write_run(struct vmotion *v, struct vm_copy *c, bool zero,
 }
 
 /*
- * The chunk is read whole from the source, then written in runs: a run of
+ * A buffered copy: the chunk is read whole from the source, then written
+ * whole (paced by its reads), or, checking zeroes, in runs: a run of
  * pieces that hold data is written as it is; a run of pieces that read as
  * zeroes goes to zero_dest().  Pieces are the destination's discard
- * blocks, so that a run of zeroes covers whole blocks there.  A write to
- * the chunk is held meanwhile (the chunk is registered), as for kcopyd.
+ * blocks, so that a run of zeroes covers whole blocks there.  Writes to
+ * the chunk meanwhile are held, or tracked, as for kcopyd (map_write()).
  */
-static void zero_copy_work(struct work_struct *ws)
+static void buffered_copy_work(struct work_struct *ws)
 {
-	struct vm_copy *c = container_of(ws, struct vm_copy, zwork);
+	struct vm_copy *c = container_of(ws, struct vm_copy, work);
 	struct vmotion *v = c->v;
 	sector_t len = c->chunk_end - c->pos;
 	sector_t dest_pos = v->dest_start + c->pos;
 	sector_t run = 0, s = 0, e;
 	bool zero, run_zero = false;
+	u64 t0 = ktime_get_ns();
 
 	if (chunk_io(v, REQ_OP_READ, v->source_dev->bdev,
 		     v->source_start + c->pos, len, c->buf)) {
 		copy_done(1, 0, c);
+		return;
+	}
+	c->read_ns = ktime_get_ns() - t0;
+	if (!v->zero_copy) {
+		copy_done(0, !!write_run(v, c, false, 0, len), c);
 		return;
 	}
 	while (s < len) {
@@ -996,14 +1155,63 @@ write_error:
 	copy_done(0, 1, c);
 }
 
+/*
+ * The copies' buffers, for copies paced by their reads: with the table
+ * (a mode other than mirror) or the first "mode" message that needs them,
+ * in process context; kept until the table goes.  A buffer a copy has is
+ * not touched: it may be copying through it.
+ */
+static int alloc_copy_buffers(struct vmotion *v)
+{
+	static DEFINE_MUTEX(lock);
+	unsigned int i;
+	int r = 0;
+
+	/* Pairs with the release below: a copy sees its buffer set */
+	if (smp_load_acquire(&v->copy_buffers))
+		return 0;
+	mutex_lock(&lock);
+	for (i = 0; i < MAX_COPIES && !r; i++) {
+		struct vm_copy *c = &v->copy_pool[i];
+
+		if (!c->buf)
+			c->buf = kvmalloc(v->zero_buf_sectors << SECTOR_SHIFT,
+					  GFP_KERNEL);
+		if (!c->buf)
+			r = -ENOMEM;
+	}
+	if (!r) /* Pairs with the acquires here and in buffered() */
+		smp_store_release(&v->copy_buffers, true);
+	mutex_unlock(&lock);
+	if (r)
+		DMERR("%s: cannot allocate the copy buffers", vm_name(v));
+	return r;
+}
+
+/*
+ * Is @c's chunk copied through its buffer?  Checking zeroes, always; paced
+ * by its reads, once the buffers are there (see alloc_copy_buffers()) and
+ * if the chunk fits (the mode may have changed since its size was chosen):
+ * else kcopyd copies it.
+ */
+static bool buffered(struct vmotion *v, struct vm_copy *c)
+{
+	if (v->zero_copy)
+		return true;
+	/* Pairs with the release in alloc_copy_buffers(): c->buf is set */
+	return c->paced && smp_load_acquire(&v->copy_buffers) &&
+	       c->chunk_end - c->pos <= v->zero_buf_sectors;
+}
+
 static void start_chunk(struct vmotion *v, struct vm_copy *c)
 {
 	struct dm_io_region from, to;
 
-	if (v->zero_copy) {
+	c->read_ns = 0;
+	if (buffered(v, c)) {
 		c->start_ns = ktime_get_ns();
 		c->app_bios = app_bios(v);
-		queue_work(v->zero_wq, &c->zwork);
+		queue_work(v->copy_wq, &c->work);
 		return;
 	}
 	from.bdev = v->source_dev->bdev;
@@ -1018,25 +1226,35 @@ static void start_chunk(struct vmotion *v, struct vm_copy *c)
 	dm_kcopyd_copy(v->kcopyd, &from, 1, &to, 0, copy_done, c);
 }
 
-/* How many copies may be registered now. */
-static unsigned int max_copies(bool busy)
+/*
+ * Tracking: the copier's chunks are paced by their reads of the source,
+ * and a busy device does not cut them down to one small copy at a time
+ * (the application does not share the destination with them).
+ */
+static bool vm_paced(struct vmotion *v)
 {
-	return busy ? BUSY_COPIES : MAX_COPIES;
+	return vm_tracking(v);
+}
+
+/* How many copies may be registered now. */
+static unsigned int max_copies(struct vmotion *v, bool busy)
+{
+	return busy && !vm_paced(v) ? BUSY_COPIES : MAX_COPIES;
 }
 
 /* Sectors a new copy batches adjacent regions into. */
-static sector_t copy_sectors(bool busy)
+static sector_t copy_sectors(struct vmotion *v, bool busy)
 {
-	return busy ? BUSY_BATCH_SECTORS : MAX_BATCH_SECTORS;
+	return busy && !vm_paced(v) ? BUSY_BATCH_SECTORS : MAX_BATCH_SECTORS;
 }
 
 /* Most sectors a chunk moves: 1/8 s of the rate, whole logical blocks. */
 static sector_t chunk_sectors(struct vmotion *v, bool busy, unsigned int rate)
 {
-	sector_t max = max_t(sector_t, copy_sectors(busy), v->region_size);
+	sector_t max = max_t(sector_t, copy_sectors(v, busy), v->region_size);
 	sector_t sectors;
 
-	if (v->zero_copy)
+	if (v->zero_copy || vm_paced(v))
 		max = min(max, v->zero_buf_sectors);
 
 	if (!rate)
@@ -1049,6 +1267,106 @@ static sector_t chunk_sectors(struct vmotion *v, bool busy, unsigned int rate)
 
 enum { NEXT_FOUND, NEXT_AGAIN, NEXT_NONE };
 
+static const char *mode_name(enum vm_mode mode)
+{
+	switch (mode) {
+	case MODE_TRACK:
+		return DM_VMOTION_MODE_TRACK;
+	case MODE_AUTO:
+		return DM_VMOTION_MODE_AUTO;
+	default:
+		return DM_VMOTION_MODE_MIRROR;
+	}
+}
+
+static int parse_mode(const char *arg, enum vm_mode *mode)
+{
+	if (!strcasecmp(arg, DM_VMOTION_MODE_MIRROR))
+		*mode = MODE_MIRROR;
+	else if (!strcasecmp(arg, DM_VMOTION_MODE_TRACK))
+		*mode = MODE_TRACK;
+	else if (!strcasecmp(arg, DM_VMOTION_MODE_AUTO))
+		*mode = MODE_AUTO;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * A pass starts: its unsynced regions, time and copied sectors are what
+ * the next decision of mode auto compares with.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static void __start_pass(struct vmotion *v)
+{
+	v->pass++;
+	v->pass_left = dm_vmb_nr_regions(v->bitmap) -
+		       dm_vmb_nr_synced(v->bitmap);
+	v->pass_start_ns = ktime_get_ns();
+	v->pass_copied = atomic64_read(&v->copied_sectors);
+}
+
+/*
+ * Mode auto, at the end of a pass that left @left regions unsynced: why
+ * to mirror from now on, or NULL to go on tracking.  Mirroring makes
+ * every write to a region in sync wait for the destination, for as long
+ * as the rest takes to copy; tracking may never converge.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static const char *__auto_mirror(struct vmotion *v, unsigned long left)
+{
+	u64 ms = div_u64(ktime_get_ns() - v->pass_start_ns, NSEC_PER_MSEC);
+	u64 copied = atomic64_read(&v->copied_sectors) - v->pass_copied;
+	u64 rate;
+
+	/* a pass that started in sync (a write since): nothing to compare */
+	if (!v->pass_left)
+		return NULL;
+	if ((u64)left * AUTO_SHRINK_DEN > (u64)v->pass_left * AUTO_SHRINK_NUM)
+		return "the pass did not shrink the regions to copy by a quarter";
+	if (v->pass - v->auto_pass0 + 1 >= AUTO_MAX_PASSES)
+		return "too many passes";
+	if (!copied || !ms)
+		return NULL;
+	/* sectors a second, then the milliseconds the rest would take */
+	rate = max_t(u64, 1, div64_u64(copied * MSEC_PER_SEC, ms));
+	if (mul_u64_u64_div_u64((u64)left * v->region_size, MSEC_PER_SEC, rate) <=
+	    AUTO_MIRROR_MSEC)
+		return "the rest copies in a moment";
+	return NULL;
+}
+
+/*
+ * The copier has been through every unsynced region: mode auto decides,
+ * and the next pass starts.
+ *
+ * NOTE: caller holds v->lock.
+ */
+static void __end_pass(struct vmotion *v)
+{
+	unsigned long left = dm_vmb_nr_regions(v->bitmap) -
+			     dm_vmb_nr_synced(v->bitmap);
+	const char *why;
+
+	if (v->mode == MODE_AUTO && v->tracking) {
+		why = __auto_mirror(v, left);
+		if (why) {
+			WRITE_ONCE(v->tracking, false);
+			/* logged by the worker, the lock let go */
+			v->auto_why = why;
+			v->auto_left = left;
+		}
+	}
+	__start_pass(v);
+	/* tracking, each pass copies its cold regions first, then the rest */
+	if (v->tracking) {
+		v->cold_pass = true;
+		v->sweep_found = false;
+	}
+}
+
 /*
  * The next region to copy, from a search of at most SEARCH_REGIONS
  * regions, in *@region.  Returns NEXT_FOUND; NEXT_AGAIN when the window
@@ -1056,8 +1374,10 @@ enum { NEXT_FOUND, NEXT_AGAIN, NEXT_NONE };
  * NEXT_NONE when there is nothing to start now.
  *
  * The cold pass sweeps the regions the application has not written lately;
- * at the end of a sweep that found one it sweeps again; after a sweep that
- * found none, the rest, the hot regions, are copied in ascending order.
+ * at the end of a sweep that found one it sweeps again (tracking: not);
+ * after a sweep that found none, the rest, the hot regions, are copied in
+ * ascending order.  That ends a pass; the next starts again from the
+ * first region, cold ones first if tracking.
  *
  * NOTE: caller holds v->lock.
  */
@@ -1083,8 +1403,11 @@ static int __next_region(struct vmotion *v, unsigned long *region)
 	if (end < nr_regions)
 		return NEXT_AGAIN;
 	if (v->cold_pass) {
-		/* end of a sweep */
-		v->cold_pass = v->sweep_found;
+		/*
+		 * End of a sweep.  Tracking, the regions written meanwhile
+		 * would keep the sweeps going: one a pass.
+		 */
+		v->cold_pass = v->sweep_found && !v->tracking;
 		v->sweep_found = false;
 		v->cursor = 0;
 		return NEXT_AGAIN;
@@ -1092,6 +1415,7 @@ static int __next_region(struct vmotion *v, unsigned long *region)
 	/* end of the ascending pass: look behind the cursor once copies end */
 	if (v->nr_copies || dm_vmb_all_synced(v->bitmap))
 		return NEXT_NONE;
+	__end_pass(v);
 	v->cursor = 0;
 	return NEXT_AGAIN;
 }
@@ -1133,13 +1457,13 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 		else if (!resting)
 			resting = c;
 	}
-	if (active >= max_copies(busy))
+	if (active >= max_copies(v, busy))
 		goto none;
 	c = resting;
 	if (c)
 		goto chunk;
 
-	if (list_empty(&v->free_copies) || v->nr_copies >= max_copies(busy))
+	if (list_empty(&v->free_copies) || v->nr_copies >= max_copies(v, busy))
 		goto none;
 	found = __next_region(v, &r);
 	if (found == NEXT_AGAIN) {
@@ -1150,7 +1474,8 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 		goto none;
 
 	/* adjacent unsynced regions, as many as one chunk moves */
-	max = max_t(unsigned long, 1, max_chunk >> __ffs(v->region_size));
+	max = clamp_t(unsigned long, max_chunk >> __ffs(v->region_size), 1,
+		      MAX_COPY_REGIONS);
 	end = r + 1;
 	while (end < nr_regions && end - r < max &&
 	       !dm_vmb_is_synced(v->bitmap, end) && !__find_copy(v, end) &&
@@ -1166,12 +1491,14 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 	c->pos = region_start(v, r);
 	c->end = regions_end(v, r, c->nr);
 	c->spoiled = false;
+	bitmap_zero(c->redirty, MAX_COPY_REGIONS);
 	/* before its first chunk writes anything to the destination */
 	if (v->dest_touched) {
 		c->dest_zero = find_next_bit(v->dest_touched, end, r) >= end;
 		bitmap_set(v->dest_touched, r, c->nr);
 	}
 chunk:
+	c->paced = vm_tracking(v);
 	c->chunk_end = min(c->end, c->pos + max_chunk);
 	/* checking zeroes: a chunk that is not the last ends on a block */
 	if (v->zero_copy && c->chunk_end < c->end &&
@@ -1576,6 +1903,8 @@ static void do_worker(struct work_struct *ws)
 	struct vmotion *v = container_of(to_delayed_work(ws), struct vmotion,
 					 worker);
 	struct bio_list bios;
+	unsigned long left, pass;
+	const char *why;
 	struct bio *bio;
 
 	/* Suspended: nothing is in flight, and nothing may start. */
@@ -1604,6 +1933,15 @@ static void do_worker(struct work_struct *ws)
 	}
 	do_copies(v);
 	check_synced(v);
+	spin_lock_irq(&v->lock);
+	why = v->auto_why;
+	v->auto_why = NULL;
+	left = v->auto_left;
+	pass = v->pass;
+	spin_unlock_irq(&v->lock);
+	if (why)
+		DMINFO("%s: mode auto mirrors from pass %lu: %lu regions left, %s",
+		       vm_name(v), pass, left, why);
 
 	if (test_and_clear_bit(VM_EVENT, &v->flags))
 		dm_table_event(v->ti->table);
@@ -1798,6 +2136,12 @@ static void vmotion_resume(struct dm_target *ti)
 
 	clear_bit(VM_SUSPENDED, &v->flags);
 	WRITE_ONCE(v->started, true);
+	spin_lock_irq(&v->lock);
+	if (!v->pass) {
+		__start_pass(v);
+		v->auto_pass0 = v->pass;
+	}
+	spin_unlock_irq(&v->lock);
 	v->rate_next_ns = 0;
 	clear_bit(VM_POSTSUSPENDED, &v->flags);
 	wake_worker(v);
@@ -1838,8 +2182,11 @@ static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
 	 */
 	bool zeroed = v->dest_zeroed && !READ_ONCE(v->started);
 	bool skip = v->skip_zeroes || (v->dest_zeroed && !zeroed);
+	enum vm_mode mode = READ_ONCE(v->mode);
+	bool mode_arg = v->mode_given || mode != MODE_MIRROR;
 	unsigned int nr = 2 * rate + v->nosync + v->no_discard_passdown +
-			  2 * v->on_error_given + 3 * !!v->md_dev + skip + zeroed;
+			  2 * v->on_error_given + 3 * !!v->md_dev + skip + zeroed +
+			  2 * mode_arg;
 
 	if (!nr)
 		return;
@@ -1861,6 +2208,8 @@ static void emit_features(struct vmotion *v, char *result, unsigned int maxlen,
 		DMEMIT(" " DM_VMOTION_FEAT_SKIP_ZEROES);
 	if (zeroed)
 		DMEMIT(" " DM_VMOTION_FEAT_DEST_ZEROED);
+	if (mode_arg)
+		DMEMIT(" " DM_VMOTION_FEAT_MODE " %s", mode_name(mode));
 	*size = sz;
 }
 
@@ -1882,7 +2231,8 @@ static const char *vm_md_state(struct vmotion *v)
  * <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  * <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  * <metadata> <write-intent bits> <metadata blocks written>
- * <regions recorded in sync> <KiB skipped as zero>
+ * <regions recorded in sync> <KiB skipped as zero> <mode>
+ * <mode in force> <regions dirtied again> <pass>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -1911,6 +2261,11 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       v->md ? dm_vmm_nr_recorded(v->md) : 0);
 		DMEMIT(" %llu",
 		       (unsigned long long)atomic64_read(&v->zero_sectors) / 2);
+		spin_lock_irq(&v->lock);
+		DMEMIT(" %s %s %lu %lu", mode_name(v->mode),
+		       vm_tracking(v) ? DM_VMOTION_MODE_TRACK : DM_VMOTION_MODE_MIRROR,
+		       v->redirtied, v->pass);
+		spin_unlock_irq(&v->lock);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -1936,10 +2291,41 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+/*
+ * A new mode applies to the writes mapped from now on.  The writes in
+ * flight went one way or the other under the lock, and either leaves the
+ * sync state true: a tracked write took its region out of sync (or out of
+ * its copy) as it was mapped.  Mode auto starts again by tracking.
+ */
+static int set_mode(struct vmotion *v, enum vm_mode mode)
+{
+	if (mode != MODE_MIRROR && alloc_copy_buffers(v))
+		return -ENOMEM;
+	spin_lock_irq(&v->lock);
+	WRITE_ONCE(v->mode, mode);
+	WRITE_ONCE(v->tracking, mode != MODE_MIRROR);
+	if (mode == MODE_AUTO) {
+		/*
+		 * A whole pass from here: the first decision compares with
+		 * what is unsynced now, over every region, cold ones first.
+		 */
+		v->cursor = 0;
+		v->cold_pass = true;
+		v->sweep_found = false;
+		v->pass--;
+		__start_pass(v);
+		v->auto_pass0 = v->pass;
+	}
+	spin_unlock_irq(&v->lock);
+	wake_worker(v);
+	return 0;
+}
+
 static int vmotion_message(struct dm_target *ti, unsigned int argc,
 			   char **argv, char *result, unsigned int maxlen)
 {
 	struct vmotion *v = ti->private;
+	enum vm_mode mode;
 	unsigned int rate;
 	bool retry;
 
@@ -1975,6 +2361,15 @@ static int vmotion_message(struct dm_target *ti, unsigned int argc,
 		set_bit(VM_RATE_CHANGED, &v->flags);
 		wake_worker(v);
 		return 0;
+	}
+
+	if (argc == 2 && !strcasecmp(argv[0], DM_VMOTION_MSG_MODE)) {
+		if (parse_mode(argv[1], &mode)) {
+			DMERR("%s: invalid mode '%s' (mirror, track or auto expected)",
+			      vm_name(v), argv[1]);
+			return -EINVAL;
+		}
+		return set_mode(v, mode);
 	}
 
 	DMERR("%s: unsupported message '%s' with %u argument(s)", vm_name(v),
@@ -2094,12 +2489,6 @@ static int parse_region_size(struct vmotion *v, const char *arg, char **error)
 	return 0;
 }
 
-/* Feature keywords kept for later versions of the target. */
-static bool is_reserved_feature(const char *arg)
-{
-	return !strcasecmp(arg, "mode");
-}
-
 static int parse_rate(struct vmotion *v, struct dm_arg_set *as,
 		      unsigned int *argc, char **error)
 {
@@ -2145,6 +2534,27 @@ static int parse_on_error(struct vmotion *v, struct dm_arg_set *as,
 		return feature_error("Invalid on_error policy (fail or pause expected)",
 				     error);
 	v->on_error_given = true;
+	return 0;
+}
+
+static int parse_mode_arg(struct vmotion *v, struct dm_arg_set *as,
+			  unsigned int *argc, char **error)
+{
+	const char *arg;
+
+	if (v->mode_given)
+		return feature_error("Duplicate feature argument 'mode'", error);
+	if (!*argc)
+		return feature_error("Feature argument 'mode' needs a value", error);
+	(*argc)--;
+	arg = dm_shift_arg(as);
+	if (parse_mode(arg, &v->mode)) {
+		DMERR("invalid mode '%s' (mirror, track or auto expected)", arg);
+		return feature_error("Invalid mode (mirror, track or auto expected)",
+				     error);
+	}
+	v->mode_given = true;
+	v->tracking = v->mode != MODE_MIRROR;
 	return 0;
 }
 
@@ -2214,8 +2624,8 @@ static int parse_features(struct vmotion *v, struct dm_arg_set *as,
 			r = parse_flag(&v->dest_zeroed,
 				       "Duplicate feature argument 'dest_zeroed'",
 				       error);
-		else if (is_reserved_feature(arg))
-			r = feature_error("Feature argument not supported yet", error);
+		else if (!strcasecmp(arg, DM_VMOTION_FEAT_MODE))
+			r = parse_mode_arg(v, as, &argc, error);
 		else
 			r = feature_error("Unknown feature argument", error);
 		if (r)
@@ -2299,12 +2709,12 @@ bad:
 	return r;
 }
 
-static void free_zero_copy(struct vmotion *v)
+static void free_buffered_copies(struct vmotion *v)
 {
 	unsigned int i;
 
-	if (v->zero_wq)
-		destroy_workqueue(v->zero_wq);
+	if (v->copy_wq)
+		destroy_workqueue(v->copy_wq);
 	for (i = 0; i < MAX_COPIES; i++)
 		kvfree(v->copy_pool[i].buf);
 	if (v->io)
@@ -2313,11 +2723,11 @@ static void free_zero_copy(struct vmotion *v)
 }
 
 /*
- * skip_zeroes or dest_zeroed: buffers, a dm-io client and a workqueue for
- * the copier.  dest_zeroed is a promise about the destination when the
- * migration starts: it is kept only if this table starts it (no metadata,
- * or metadata this table has just formatted over an area of zeroes), and
- * for each region only until something writes it on the destination.
+ * skip_zeroes or dest_zeroed: the buffers.  dest_zeroed is a promise
+ * about the destination when the migration starts: it is kept only if
+ * this table starts it (no metadata, or metadata this table has just
+ * formatted over an area of zeroes), and for each region only until
+ * something writes it on the destination.
  */
 static int init_zero_copy(struct vmotion *v, char **error)
 {
@@ -2346,25 +2756,47 @@ static int init_zero_copy(struct vmotion *v, char **error)
 			goto nomem;
 	}
 	for (i = 0; i < MAX_COPIES; i++) {
-		INIT_WORK(&v->copy_pool[i].zwork, zero_copy_work);
 		v->copy_pool[i].buf = kvmalloc(v->zero_buf_sectors << SECTOR_SHIFT,
 					       GFP_KERNEL);
 		if (!v->copy_pool[i].buf)
 			goto nomem;
 	}
+	v->copy_buffers = true;
+	return 0;
+nomem:
+	*error = "Cannot allocate the zero-checking copier";
+	return -ENOMEM;
+}
+
+/*
+ * Buffered copies: a dm-io client and a workqueue for any table (modes
+ * track and auto use them when the mode changes to one of them); with
+ * skip_zeroes or dest_zeroed, buffers sized to the destination's discard
+ * granularity as well (paced copies allocate theirs when first used).
+ */
+static int init_buffered_copies(struct vmotion *v, char **error)
+{
+	unsigned int i;
+
+	v->zero_buf_sectors = ZERO_BUF_SECTORS;
+	for (i = 0; i < MAX_COPIES; i++)
+		INIT_WORK(&v->copy_pool[i].work, buffered_copy_work);
 	v->io = dm_io_client_create();
 	if (IS_ERR(v->io)) {
 		v->io = NULL;
 		goto nomem;
 	}
-	v->zero_wq = alloc_workqueue("dm-" DM_MSG_PREFIX "-zero",
+	v->copy_wq = alloc_workqueue("dm-" DM_MSG_PREFIX "-copy",
 				     WQ_MEM_RECLAIM | WQ_UNBOUND, MAX_COPIES);
-	if (!v->zero_wq)
+	if (!v->copy_wq)
 		goto nomem;
-	return 0;
+	if (!v->zero_copy || !init_zero_copy(v, error))
+		return 0;
+	free_buffered_copies(v);
+	return -ENOMEM;
 nomem:
-	free_zero_copy(v);
-	*error = "Cannot allocate the zero-checking copier";
+	free_buffered_copies(v);
+	*error = "Cannot allocate the copier";
 	return -ENOMEM;
 }
 
@@ -2396,6 +2828,9 @@ static void init_copies(struct vmotion *v)
  *   metadata <dev> <off>  crash-safe progress kept at <off> sectors of <dev>
  *   skip_zeroes           zeroes read from the source are not written
  *   dest_zeroed           ... nor unmapped: the destination reads as zeroes
+ *   mode mirror|track|auto  writes to regions in sync: to both devices, to
+ *                         the source alone (copied again), or track then
+ *                         mirror (default mirror)
  */
 static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -2489,10 +2924,13 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	v->zero_copy = v->skip_zeroes || v->dest_zeroed;
-	if (v->zero_copy) {
-		r = init_zero_copy(v, &ti->error);
-		if (r)
-			goto bad_zero_copy;
+	r = init_buffered_copies(v, &ti->error);
+	if (r)
+		goto bad_zero_copy;
+	if (v->mode != MODE_MIRROR && alloc_copy_buffers(v)) {
+		r = -ENOMEM;
+		ti->error = "Cannot allocate the copy buffers";
+		goto bad_counter;
 	}
 
 	v->bios_mapped = alloc_percpu(unsigned long);
@@ -2552,7 +2990,7 @@ bad_io_len:
 bad_wq:
 	free_percpu(v->bios_mapped);
 bad_counter:
-	free_zero_copy(v);
+	free_buffered_copies(v);
 bad_zero_copy:
 	dm_kcopyd_client_destroy(v->kcopyd);
 bad_kcopyd:
@@ -2578,7 +3016,7 @@ static void vmotion_dtr(struct dm_target *ti)
 	struct vmotion *v = ti->private;
 
 	/* Wait for every copy's completion to have run. */
-	free_zero_copy(v);
+	free_buffered_copies(v);
 	dm_kcopyd_client_destroy(v->kcopyd);
 	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);

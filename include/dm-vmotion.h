@@ -10,7 +10,7 @@
 
 #define DM_VMOTION_TARGET		"vmotion"
 #define DM_VMOTION_VERSION_MAJOR	1
-#define DM_VMOTION_VERSION_MINOR	3
+#define DM_VMOTION_VERSION_MINOR	4
 #define DM_VMOTION_VERSION_PATCH	0
 
 /* Region size bounds, in 512-byte sectors (both powers of two). */
@@ -23,7 +23,8 @@
  *   <synced regions>/<total regions> <region size> <state> <rate KiB/s>
  *   <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  *   <metadata> <write-intent bits> <metadata blocks written>
- *   <regions recorded in sync> <KiB skipped as zero>
+ *   <regions recorded in sync> <KiB skipped as zero> <mode>
+ *   <mode in force> <regions dirtied again> <pass>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -40,6 +41,10 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_MD_BLOCKS,
 	DM_VMOTION_ST_MD_RECORDED,
 	DM_VMOTION_ST_ZERO_KIB,
+	DM_VMOTION_ST_MODE,
+	DM_VMOTION_ST_MODE_IN_FORCE,
+	DM_VMOTION_ST_REDIRTIED,
+	DM_VMOTION_ST_PASS,
 	DM_VMOTION_ST_NR_FIELDS
 };
 
@@ -67,12 +72,19 @@ enum dm_vmotion_status_field {
 #define DM_VMOTION_FEAT_METADATA	"metadata"
 #define DM_VMOTION_FEAT_SKIP_ZEROES	"skip_zeroes"
 #define DM_VMOTION_FEAT_DEST_ZEROED	"dest_zeroed"
+#define DM_VMOTION_FEAT_MODE		"mode"
 #define DM_VMOTION_ON_ERROR_FAIL	"fail"
 #define DM_VMOTION_ON_ERROR_PAUSE	"pause"
+
+/* Modes ("mode" feature and message) */
+#define DM_VMOTION_MODE_MIRROR		"mirror"
+#define DM_VMOTION_MODE_TRACK		"track"
+#define DM_VMOTION_MODE_AUTO		"auto"
 
 /* Messages: dmsetup message <dev> 0 <message> [<arg>] */
 #define DM_VMOTION_MSG_PAUSE		"pause"
 #define DM_VMOTION_MSG_RESUME		"resume"
 #define DM_VMOTION_MSG_RATE		"rate"
+#define DM_VMOTION_MSG_MODE		"mode"
 
 #endif /* DM_VMOTION_H */

@@ -7,7 +7,7 @@ pkgs=(
 	linux-image-amd64 linux-headers-amd64 linux-source
 	qemu-system-x86 busybox-static cpio
 	dmsetup lvm2 libdevmapper-dev libblkid-dev libudev-dev
-	fio thin-provisioning-tools e2fsprogs fdisk kmod bc flex bison python3 gnuplot-nox openssl
+	fio thin-provisioning-tools nbd-server nbd-client iproute2 e2fsprogs fdisk kmod bc flex bison python3 gnuplot-nox openssl
 	gcc make libelf-dev libssl-dev pkg-config dkms udev systemd
 )
 

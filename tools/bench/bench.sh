@@ -15,6 +15,9 @@
 #              (default "idle randwrite-4k"; "" for none)
 #   THIN_RUNS  sources migrated onto a dm-thin volume on DST, with and without
 #              skip_zeroes (default "dense sparse"; "" for none)
+#   SLOW_MODES modes migrated onto DST served over NBD 150 ms away, paired
+#              (default "mirror track auto"; "" for none)
+#   SLOW_SIZE  data size in MiB of those migrations (default 256)
 #   OUT        results directory
 #
 # Writes $OUT/events.tsv and fio latency logs, then tools/bench/analyze.py
@@ -366,6 +369,83 @@ if [ -n "${THIN_RUNS-dense sparse}" ]; then
 		done
 	done
 	dmsetup remove bpool bpool-meta bpool-data
+fi
+
+# Slow destination: DST served over NBD from a network namespace of this
+# machine with 75 ms of netem delay each way (a round trip of 150 ms, as
+# across sites; tests/slowdest.sh), SLOW_SIZE MiB under randwrite-4k-hot:
+# linear on the source alone (the baseline), then a migration in each mode
+# with the tool, one right after the other.  mode track does not converge
+# under this load: once it has run as long as mirror took (at least 10 s)
+# it is told to mirror (vmotion mode), and its time counts to the sync.
+# Events: start, sync, the switch and its pause, KiB written to the NBD
+# disk, KiB copied, the copier's passes, regions dirtied again.
+# (fail and matches: what tests/slowdest.sh calls)
+fail() { note "$*"; exit 1; }
+matches() { grep "$@" > /dev/null; }
+nbd_written() { awk '{ print $7 }' "/sys/block/${NBD_DEV#/dev/}/stat"; }
+vm_st() { dmsetup status bvm | cut -d' ' -f"$1"; }
+slow_run() {
+	local mode=$1 w0 pid t0 limit
+	note "slow destination: mode $mode"
+	dmsetup create bvm --table "0 $slen linear $SRC 0"
+	SIZE=$SLOW_SIZE start_load "slow-$mode" randwrite-4k-hot /dev/mapper/bvm 3600
+	sleep 2
+	w0=$(nbd_written)
+	t0=$(ms)
+	event slow "$mode" start
+	vmotion migrate --force --no-metadata --no-switch --mode "$mode" \
+		--region-size $((REGION / 2))K bvm "$NBD_DEV" > "$OUT/slow-$mode.migrate" 2>&1 &
+	pid=$!
+	if [ "$mode" = track ]; then
+		limit=$((${slow_mirror_ms:-10000} > 10000 ? ${slow_mirror_ms:-10000} : 10000))
+		while kill -0 $pid 2>/dev/null && [ $(($(ms) - t0)) -lt $limit ]; do
+			sleep 0.5
+		done
+		if kill -0 $pid 2>/dev/null; then
+			event slow track mirror "$(vm_st 21)"
+			vmotion mode bvm mirror
+		fi
+	fi
+	wait $pid || { cat "$OUT/slow-$mode.migrate" >&2; exit 1; }
+	event slow "$mode" sync
+	[ "$mode" = mirror ] && slow_mirror_ms=$(($(ms) - t0))
+	event slow "$mode" dest_kib $((($(nbd_written) - w0) / 2))
+	event slow "$mode" copied_kib "$(vm_st 8)"
+	event slow "$mode" passes "$(vm_st 21)"
+	event slow "$mode" redirtied "$(vm_st 20)"
+	sleep 1
+	event slow "$mode" switch_begin
+	vmotion switch bvm > "$OUT/slow-$mode.switch" 2>&1 ||
+		{ cat "$OUT/slow-$mode.switch" >&2; exit 1; }
+	event slow "$mode" switch \
+		"$(grep -o 'paused for [0-9.]*' "$OUT/slow-$mode.switch" | cut -d' ' -f3)"
+	sleep 1
+	stop_load
+	event slow "$mode" end
+	dmsetup remove bvm
+}
+SLOW_MODES=${SLOW_MODES-mirror track auto}
+SLOW_SIZE=${SLOW_SIZE:-256}
+slen=$((SLOW_SIZE * 2048))
+if [ -n "$SLOW_MODES" ]; then
+	# shellcheck source=../../tests/slowdest.sh
+	. "$repo/tests/slowdest.sh"
+	trap 'echo "$default_share" > "$share_param"; nbd_dest_stop' EXIT
+	wipe "$DST"
+	nbd_dest_start "$DST" 75
+	note "slow destination: the load on the source alone"
+	dmsetup create bvm --table "0 $slen linear $SRC 0"
+	SIZE=$SLOW_SIZE start_load slow-linear randwrite-4k-hot /dev/mapper/bvm 3600
+	event slow linear start
+	sleep "$RUNTIME"
+	stop_load
+	event slow linear end
+	dmsetup remove bvm
+	for mode in $SLOW_MODES; do
+		slow_run "$mode"
+	done
+	nbd_dest_stop
 fi
 
 note "analysis"

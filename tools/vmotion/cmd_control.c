@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * pause, resume, rate: control a running migration.  Each takes the
+ * pause, resume, rate, mode: control a running migration.  Each takes the
  * device's lock and sends the vmotion target a message (dm-vmotion.h) on
  * every segment, through dm.c; a rate is for the whole device, and each
  * segment gets its share by length.  There is no libdevmapper call here.
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
 #include "dm-vmotion.h"
@@ -94,4 +95,25 @@ int cmd_rate(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	return cmd_messages(name, DM_VMOTION_MSG_RATE, wait, &kib);
+}
+
+int cmd_mode(int argc, char **argv)
+{
+	char name[128], msg[32];
+	const char *mode;
+	bool wait;
+	int rc;
+
+	rc = one_device_opts(argc, argv, 1, name, sizeof(name), &wait);
+	if (rc)
+		return rc;
+	mode = argv[optind + 1];
+	if (strcmp(mode, DM_VMOTION_MODE_MIRROR) &&
+	    strcmp(mode, DM_VMOTION_MODE_TRACK) &&
+	    strcmp(mode, DM_VMOTION_MODE_AUTO)) {
+		err("invalid mode '%s': mirror, track or auto", mode);
+		return EXIT_USAGE;
+	}
+	snprintf(msg, sizeof(msg), DM_VMOTION_MSG_MODE " %s", mode);
+	return cmd_messages(name, msg, wait, NULL);
 }

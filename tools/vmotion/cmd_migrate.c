@@ -43,6 +43,8 @@
 #include "util.h"
 
 #define DEFAULT_REGION_KIB	512
+/* See vmotion(8), "Modes", for why */
+#define DEFAULT_MODE		DM_VMOTION_MODE_MIRROR
 
 static int bad_region(const char *arg)
 {
@@ -116,6 +118,7 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 		{"skip-zeroes", no_argument, NULL, 'z'},
 		{"no-skip-zeroes", no_argument, NULL, 'Z'},
 		{"dest-is-zero", no_argument, NULL, 'D'},
+		{"mode", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -171,6 +174,15 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 			break;
 		case 'D':
 			o->dest_is_zero = true;
+			break;
+		case 'o':
+			if (strcmp(optarg, DM_VMOTION_MODE_MIRROR) &&
+			    strcmp(optarg, DM_VMOTION_MODE_TRACK) &&
+			    strcmp(optarg, DM_VMOTION_MODE_AUTO)) {
+				err("invalid mode '%s': mirror, track or auto", optarg);
+				return EXIT_USAGE;
+			}
+			o->mode = optarg;
 			break;
 		case 'h':
 			command_usage(stdout);
@@ -565,6 +577,12 @@ out:
 	return r;
 }
 
+/* --mode, or the default */
+static const char *migrate_mode(const struct migrate_opts *o)
+{
+	return o->mode ? o->mode : DEFAULT_MODE;
+}
+
 /*
  * The linear segments, laid end to end on @dest, each with its metadata
  * area if it has one; a rate shared by length.
@@ -601,6 +619,11 @@ static void vmotion_table(const struct device *d, dev_t dest,
 			n += snprintf(feat + n, sizeof(feat) - n,
 				      " " DM_VMOTION_FEAT_DEST_ZEROED);
 			args++;
+		}
+		if (strcmp(migrate_mode(o), DM_VMOTION_MODE_MIRROR)) {
+			n += snprintf(feat + n, sizeof(feat) - n,
+				      " " DM_VMOTION_FEAT_MODE " %s", migrate_mode(o));
+			args += 2;
 		}
 		t->start[i] = d->seg[i].start;
 		t->len[i] = d->seg[i].len;
@@ -643,6 +666,7 @@ static void record_start(const char *name, const char *path, dev_t dest,
 	r->rate_kib = o->rate_kib;
 	r->no_switch = o->no_switch;
 	r->skip_zeroes = skip;
+	snprintf(r->mode, sizeof(r->mode), "%s", migrate_mode(o));
 	r->nr = d->nr < REC_MAX_SEGMENTS ? d->nr : REC_MAX_SEGMENTS;
 	for (int i = 0; i < r->nr; i++) {
 		struct rec_segment *s = &r->seg[i];
@@ -763,8 +787,11 @@ int migrate_start(const char *name, const char *dest_path,
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	printf("%s: migrating to %s (%" PRIu64 " KiB regions%s)", name,
-	       dest_path, o->region_kib, o->rate_kib ? ", rate limited" : "");
+	printf("%s: migrating to %s (%" PRIu64 " KiB regions%s%s%s)", name,
+	       dest_path, o->region_kib,
+	       strcmp(migrate_mode(o), DM_VMOTION_MODE_MIRROR) ? ", mode " : "",
+	       strcmp(migrate_mode(o), DM_VMOTION_MODE_MIRROR) ? migrate_mode(o) : "",
+	       o->rate_kib ? ", rate limited" : "");
 	if (a[0].dev)
 		printf(", metadata on %s at sector %" PRIu64, a[0].path,
 		       a[0].offset);

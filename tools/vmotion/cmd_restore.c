@@ -517,6 +517,8 @@ static void restore_one(const struct record *r, void *arg)
 	}
 	o.region_kib = r->region / 2;
 	o.rate_kib = r->rate_kib;
+	if (*r->mode)
+		o.mode = r->mode;
 	o.no_switch = r->no_switch || run->no_switch;
 	o.restore = r;
 	o.areas = a;

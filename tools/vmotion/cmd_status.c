@@ -53,6 +53,10 @@ static void print_status(const struct device *d, bool json, bool first)
 		human(p.zero_kib * 1024.0, zero, sizeof(zero));
 		printf(", zeroes not written %s", zero);
 	}
+	if (strcmp(p.mode, DM_VMOTION_MODE_MIRROR) || p.redirtied)
+		printf(", mode %s (%s), pass %" PRIu64 ", %" PRIu64 " regions dirtied again",
+		       p.mode, p.tracking ? "tracking" : "mirroring", p.pass,
+		       p.redirtied);
 	/* last, where scripts written before the metadata found it */
 	if (left > 0)
 		printf(", ETA %lds", left);

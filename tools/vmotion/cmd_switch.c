@@ -98,6 +98,38 @@ static bool in_sync(const char *name, struct device *d, bool suspended)
 }
 
 /*
+ * A segment that tracks (mode track, or auto before it mirrors) sends
+ * writes to regions in sync to the source alone: in sync now, it may not
+ * be at the suspend, and may never be.  Such a device mirrors from now on
+ * and the switch waits for sync; it stays mirroring if the switch does not
+ * happen ('vmotion mode' changes it).  An exit status.
+ */
+static int mirror_first(const char *name, struct device *d)
+{
+	struct progress p;
+	int rc;
+
+	progress_of(d, &p);
+	if (!p.tracking)
+		return EXIT_DONE;
+	printf("%s: mode %s: writes go to both devices from now on, for the switch\n",
+	       name, p.mode);
+	for (int i = 0; i < d->nr; i++) {
+		if (message(name, d->seg[i].start,
+			    DM_VMOTION_MSG_MODE " " DM_VMOTION_MODE_MIRROR)) {
+			err("%s: message 'mode mirror' refused: %s; not switching",
+			    name, dm_reason(errno));
+			return EXIT_FAILED;
+		}
+	}
+	test_pause_point("switch-mirroring");
+	rc = follow(name, true);
+	if (rc)
+		return rc;
+	return get_device(name, d, true) ? EXIT_FAILED : EXIT_DONE;
+}
+
+/*
  * Back to the live table @d: drop the waiting one and resume.  Were the
  * linear table still waiting, the resume would switch onto a destination
  * that failed the check: if it cannot be cleared, @d's table is loaded
@@ -349,6 +381,10 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait)
 		    name);
 		goto out;
 	}
+	rc = mirror_first(name, d);
+	if (rc)
+		goto out;
+	rc = EXIT_FAILED;
 	if (!in_sync(name, d, false) || !dest_answers(name, d) ||
 	    !(m = md_marks(name, d)))
 		goto out;

@@ -33,6 +33,7 @@ struct migrate_opts {
 	/* --skip-zeroes, --no-skip-zeroes, or the default (a thin destination) */
 	enum { ZEROES_DEFAULT, ZEROES_SKIP, ZEROES_WRITE } zeroes;
 	bool dest_is_zero;	/* --dest-is-zero */
+	const char *mode;	/* --mode: mirror, track or auto */
 	/*
 	 * restore: the recorded migration, whose metadata areas (resolved,
 	 * one per segment; dev 0: none) must hold it to resume it
@@ -69,6 +70,7 @@ int cmd_switch_dev(const char *name, const struct device *expected, bool wait);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_rate(int argc, char **argv);
+int cmd_mode(int argc, char **argv);
 
 /* cmd_config.c */
 int cmd_check_config(int argc, char **argv);

@@ -186,6 +186,7 @@ static int parse_vmotion_status(struct segment *s, const char *params)
 {
 	unsigned long long synced, total, copied, held = 0;
 	unsigned long long intents = 0, writes = 0, recorded = 0, zero = 0;
+	unsigned long long redirtied = 0, pass = 0;
 	unsigned int region;
 
 	/*
@@ -194,11 +195,15 @@ static int parse_vmotion_status(struct segment *s, const char *params)
 	 */
 	snprintf(s->paused_by, sizeof(s->paused_by), DM_VMOTION_PAUSED_BY_NONE);
 	snprintf(s->md_state, sizeof(s->md_state), DM_VMOTION_MD_NONE);
-	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s %7s %llu %llu %llu %llu",
+	s->mode[0] = s->mode_in_force[0] = 0;
+	if (sscanf(params, "%llu/%llu %u %15s %u %llu %u %u %llu %7s %7s %llu %llu %llu %llu %7s %7s %llu %llu",
 		   &synced, &total, &region, s->state, &s->rate, &copied,
 		   &s->dest_errors, &s->source_errors, &held, s->paused_by,
-		   s->md_state, &intents, &writes, &recorded, &zero) < 8)
+		   s->md_state, &intents, &writes, &recorded, &zero, s->mode,
+		   s->mode_in_force, &redirtied, &pass) < 8)
 		return -1;
+	s->redirtied = redirtied;
+	s->pass = pass;
 	s->zero_kib = zero;
 	s->held_writes = held;
 	s->md_intents = intents;

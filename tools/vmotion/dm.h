@@ -40,6 +40,10 @@ struct segment {
 	uint64_t md_writes;	/* metadata blocks written */
 	uint64_t md_recorded;	/* regions recorded in sync on disk */
 	uint64_t zero_kib;	/* copied without writing data (skip_zeroes) */
+	char mode[8];		/* mirror, track, auto ("" from an older module) */
+	char mode_in_force[8];	/* mirror or track */
+	uint64_t redirtied;	/* regions a tracked write took out of sync */
+	uint64_t pass;		/* pass of the copier */
 };
 
 struct device {

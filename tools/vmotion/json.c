@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/sysmacros.h>
 
+#include "dm-vmotion.h"
 #include "dm.h"
 #include "json.h"
 #include "progress.h"
@@ -111,6 +112,10 @@ void json_status(const struct device *d, bool first)
 	printf("\"rate_kib_s\": %" PRIu64 ", \"copied_kib\": %" PRIu64 ", ", p.rate,
 	       p.copied_kib);
 	printf("\"zero_kib\": %" PRIu64 ", ", p.zero_kib);
+	printf("\"mode\": \"%s\", \"mode_in_force\": \"%s\", ", p.mode,
+	       p.tracking ? DM_VMOTION_MODE_TRACK : DM_VMOTION_MODE_MIRROR);
+	printf("\"redirtied_regions\": %" PRIu64 ", \"pass\": %" PRIu64 ", ",
+	       p.redirtied, p.pass);
 	printf("\"dest_errors\": %u, \"source_errors\": %u, \"held_writes\": %" PRIu64 ", ",
 	       p.dest_errors, p.source_errors, p.held_writes);
 	printf("\"paused_by_error\": %s, \"eta_seconds\": ",

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,11 +31,22 @@
 /*---------------------------------------------------------------------------*/
 /* Migration state, summed over segments */
 
+/* A segment's mode, as the kernel names it (an older module: mirror) */
+static const char *segment_mode(const struct segment *s)
+{
+	if (!strcmp(s->mode, DM_VMOTION_MODE_TRACK))
+		return DM_VMOTION_MODE_TRACK;
+	if (!strcmp(s->mode, DM_VMOTION_MODE_AUTO))
+		return DM_VMOTION_MODE_AUTO;
+	return DM_VMOTION_MODE_MIRROR;
+}
+
 void progress_of(const struct device *d, struct progress *p)
 {
 	bool failed = false, copying = false, paused = false;
 	bool synced = d->nr > 0, md = false, md_error = false, md_off = false;
 	bool md_unknown = false;
+	const char *mode;
 
 	memset(p, 0, sizeof(*p));
 	for (int i = 0; i < d->nr; i++) {
@@ -60,6 +72,15 @@ void progress_of(const struct device *d, struct progress *p)
 		/* a segment with no status (read in between two ioctls) is not */
 		synced &= !strcmp(s->state, DM_VMOTION_STATE_SYNCED);
 		p->error_paused |= !strcmp(s->paused_by, DM_VMOTION_PAUSED_BY_ERROR);
+		p->tracking |= !strcmp(s->mode_in_force, DM_VMOTION_MODE_TRACK);
+		p->redirtied += s->redirtied;
+		if (s->pass > p->pass)
+			p->pass = s->pass;
+		mode = segment_mode(s);
+		if (!p->mode)
+			p->mode = mode;
+		else if (strcmp(p->mode, mode))
+			p->mode = "mixed";
 		if (s->md_dev) {
 			md = true;
 			md_error |= !strcmp(s->md_state, DM_VMOTION_MD_ERROR);
@@ -74,6 +95,8 @@ void progress_of(const struct device *d, struct progress *p)
 	p->md = !md ? NULL : md_error ? DM_VMOTION_MD_ERROR :
 		md_off ? DM_VMOTION_MD_OFF : md_unknown ? "unknown" :
 		DM_VMOTION_MD_OK;
+	if (!p->mode)
+		p->mode = DM_VMOTION_MODE_MIRROR;
 	p->state = failed ? DM_VMOTION_STATE_FAILED :
 		   copying ? DM_VMOTION_STATE_COPYING :
 		   paused ? DM_VMOTION_STATE_PAUSED :
@@ -164,6 +187,9 @@ static void stop_waiter(pthread_t thread, struct waiter *w)
 	}
 }
 
+/* Passes of mode track after which follow() says how to converge */
+#define TRACK_HINT_PASSES	4
+
 /*
  * Follow a migration until it is synced (0) or failed (1), woken by dm
  * events; progress on @show: a bar on a terminal, a line every 10 s
@@ -175,7 +201,8 @@ int follow(const char *name, bool show)
 	struct waiter w = {.name = name};
 	bool tty = isatty(STDOUT_FILENO);
 	double t_last = now(), t_print = 0, speed = 0;
-	uint64_t last_bytes = 0;
+	uint64_t last_bytes = 0, first_pass;
+	bool hinted = false;
 	struct progress p;
 	pthread_t thread;
 	int pfd[2] = {-1, -1}, rc = EXIT_FAILED, e;
@@ -192,6 +219,7 @@ int follow(const char *name, bool show)
 		    name, strerror(e));
 	progress_of(d, &p);
 	last_bytes = p.synced_bytes;
+	first_pass = p.pass;
 
 	for (;;) {
 		struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
@@ -241,6 +269,15 @@ int follow(const char *name, bool show)
 		if (!strcmp(p.state, DM_VMOTION_STATE_SYNCED)) {
 			rc = EXIT_DONE;
 			break;
+		}
+		/* track alone converges only when the writes let it */
+		if (!hinted && !strcmp(p.mode, DM_VMOTION_MODE_TRACK) &&
+		    p.pass >= first_pass + TRACK_HINT_PASSES) {
+			if (show && tty)
+				putchar('\n');
+			printf("%s: mode track, pass %" PRIu64 ": writes keep dirtying regions again (%" PRIu64 " so far); 'vmotion mode %s auto' or 'mirror' makes the copy converge\n",
+			       name, p.pass, p.redirtied, name);
+			hinted = true;
 		}
 		if (!strcmp(p.state, DM_VMOTION_STATE_FAILED)) {
 			err("%s: migration failed (dest errors %u, source errors %u); I/O continues on the source. See dmesg; 'vmotion abort %s' returns to linear on the source",

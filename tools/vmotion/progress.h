@@ -27,6 +27,11 @@ struct progress {
 	 */
 	const char *md;
 	uint64_t md_recorded;	/* regions recorded in sync, summed */
+	/* the segments' mode, "mixed" if they differ; "mirror" if not said */
+	const char *mode;
+	bool tracking;		/* a segment's writes go to the source alone */
+	uint64_t redirtied;	/* regions dirtied again, summed */
+	uint64_t pass;		/* the furthest pass of a segment */
 };
 
 void progress_of(const struct device *d, struct progress *p);

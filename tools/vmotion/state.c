@@ -158,6 +158,8 @@ int record_write(const struct record *r)
 		r->no_switch);
 	if (r->skip_zeroes >= 0)
 		fprintf(f, "skip_zeroes=%d\n", r->skip_zeroes);
+	if (*r->mode)
+		fprintf(f, "mode=%s\n", r->mode);
 	for (int i = 0; i < r->nr; i++) {
 		const struct rec_segment *s = &r->seg[i];
 
@@ -268,6 +270,8 @@ int record_read(const char *name, struct record *r)
 			r->no_switch = !strcmp(v, "1");
 		else if (!strcmp(line, "skip_zeroes"))
 			r->skip_zeroes = !strcmp(v, "1");
+		else if (!strcmp(line, "mode"))
+			snprintf(r->mode, sizeof(r->mode), "%s", v);
 		else if (read_segment(r, line, v))
 			;
 		else if (!strcmp(line, "table") && used < sizeof(r->table))

@@ -51,6 +51,7 @@ struct record {
 	uint64_t rate_kib;
 	bool no_switch;
 	int skip_zeroes;	/* 1 skipped, 0 written, -1 not recorded */
+	char mode[8];		/* --mode; "" not recorded */
 	int nr;			/* segments below: 0 in an older record */
 	struct rec_segment seg[REC_MAX_SEGMENTS];
 };

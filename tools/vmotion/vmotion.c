@@ -53,6 +53,8 @@ static const struct command {
 	 "copy again (after pause, or after an error is fixed)"},
 	{"rate", cmd_rate, "[--wait-lock] <dm device> <RATE>",
 	 "limit the copy to RATE per second for the whole device (0: none)"},
+	{"mode", cmd_mode, "[--wait-lock] <dm device> mirror|track|auto",
+	 "how writes reach the destination while copying (see vmotion(8))"},
 	{"restore", cmd_restore, "[--no-wait] [--no-switch]",
 	 "take up again the migrations recorded in progress (at boot)"},
 	{"metadata-size", cmd_metadata_size, "[--region-size SIZE] <dm device>",
