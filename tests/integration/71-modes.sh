@@ -167,4 +167,26 @@ for policy in fail pause; do
 	dmsetup remove df
 done
 
+log "a failed migration whose metadata could not record the failure: writes go to both devices again, tracked or not"
+# The metadata device fails whole: the commit fails, and so does the
+# header's "failed", so the bitmaps on it still count and every write
+# must reach both devices (VM_MIRROR_ON), as in mirror.
+wipe /dev/vdb /dev/vdc
+dmsetup create mdd --table "0 2048 linear /dev/vdc 0"
+start_migration mf $len 128 rate 2048 mode track metadata /dev/mapper/mdd 0
+wait_synced_ge mf 8 120
+dmsetup suspend mdd
+dmsetup reload mdd --table "0 2048 error"
+dmsetup resume mdd
+wait_state mf failed 60
+dmesg | matches "metadata cannot record the failure: writes still go to both devices" ||
+	fail "no message: $(dmesg | tail -5)"
+expect_eq "mode once failed" "track/mirror" "$(mode_of mf)"
+# region 0 was copied and recorded in sync before the failure
+dd if=/dev/urandom of=/tmp/r0 bs=4k count=1 status=none
+dd if=/tmp/r0 of=/dev/mapper/mf bs=4k count=1 oflag=direct conv=notrunc status=none
+cmp /tmp/r0 <(dd if=/dev/vdb bs=512 skip=$DST_OFF count=8 iflag=direct status=none) ||
+	fail "a write to a region recorded in sync did not reach the destination once failed: $(vm_status mf)"
+dmsetup remove mf
+dmsetup remove mdd
 dmsetup remove slowdst

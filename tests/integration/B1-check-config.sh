@@ -23,7 +23,7 @@ cat > /tmp/good.conf <<'CONF'
 # comment
 db    serial=Samsung_SSD_980_PRO_1TB_S64DNX0R123456   --rate 200M   # trailing comment
 logs  wwn=0x5000c500a1b2c3d4 --no-switch
-web   by-id=nvme-eui.0025388b21b2c3d4 --region-size 1M
+web   by-id=nvme-eui.0025388b21b2c3d4 --region-size 1M --mode auto
 	# an indented comment
 hash  by-id=nvme-a#b	# '#' inside a value is part of it
 CONF
@@ -31,6 +31,7 @@ vmotion check-config --config /tmp/good.conf > /tmp/out
 grep -q "^/tmp/good.conf: 4 migration(s), valid$" /tmp/out || fail "$(cat /tmp/out)"
 grep -q "^/tmp/good.conf: db -> disk serial=Samsung_SSD_980_PRO_1TB_S64DNX0R123456 --rate 200M$" /tmp/out || fail "$(cat /tmp/out)"
 grep -q "^/tmp/good.conf: hash -> disk by-id=nvme-a#b$" /tmp/out || fail "a '#' inside a value: $(cat /tmp/out)"
+grep -q "^/tmp/good.conf: web -> disk by-id=nvme-eui.0025388b21b2c3d4 --region-size 1M --mode auto$" /tmp/out || fail "--mode: $(cat /tmp/out)"
 
 # --config=FILE is --config FILE; so is VMOTION_CONFIG
 check_config 0 --config=/tmp/good.conf
@@ -72,6 +73,8 @@ $long serial=i
 p serial=j --rate 000000000000000000000000000000001M
 o serial=k#x --rate 200M#x
 n serial=l # --bogus is a comment, so are --rate and 4T
+m serial=m --mode fast
+l serial=n --mode
 CONF
 check_config 1 --config /tmp/bad.conf
 expect_out "bad.conf" /tmp/out \
@@ -87,10 +90,12 @@ expect_out "bad.conf" /tmp/out \
 	"/tmp/bad.conf:12: serial= value longer than 255 characters" \
 	"/tmp/bad.conf:13: device-mapper name longer than 127 characters" \
 	"/tmp/bad.conf:14: --rate value longer than 31 characters" \
-	"/tmp/bad.conf:15: --rate needs a size such as 200M, not '200M#x'"
+	"/tmp/bad.conf:15: --rate needs a size such as 200M, not '200M#x'" \
+	"/tmp/bad.conf:17: invalid mode 'fast': mirror, track or auto" \
+	"/tmp/bad.conf:18: invalid mode '': mirror, track or auto"
 # 4095G is 4293918720 KiB, within the 32 bits of KiB/s the kernel takes; line 16 is fine
 ! grep -qE "bad.conf:(11|16):" /tmp/out || fail "lines 11 and 16 are valid: $(cat /tmp/out)"
-expect_eq "errors in bad.conf" 13 "$(grep -c "^vmotion: /tmp/bad.conf:" /tmp/out)"
+expect_eq "errors in bad.conf" 15 "$(grep -c "^vmotion: /tmp/bad.conf:" /tmp/out)"
 
 # a line longer than the line buffer is one error, and the lines after it keep their numbers
 {
@@ -114,7 +119,7 @@ check_config 0 --config /tmp/long.conf
 printf 'a serial=1 #%1013s\nb serial=2 --bogus\n' "" > /tmp/long.conf
 check_config 1 --config /tmp/long.conf
 expect_eq "a line of 1025 characters" "vmotion: /tmp/long.conf:1: line longer than 1024 characters
-vmotion: /tmp/long.conf:2: unknown option '--bogus' (--rate, --region-size, --no-switch)" "$(cat /tmp/out)"
+vmotion: /tmp/long.conf:2: unknown option '--bogus' (--rate, --region-size, --mode, --no-switch)" "$(cat /tmp/out)"
 
 check_config 1 --config /nonexistent
 grep -q "/nonexistent: No such file or directory" /tmp/out || fail "$(cat /tmp/out)"

@@ -119,10 +119,11 @@ int cmd_check_config(int argc, char **argv)
 		return EXIT_FAILED;
 	if (!read_config(path, c)) {
 		for (int i = 0; i < c->nr; i++)
-			printf("%s: %s -> disk %s=%s%s%s%s%s%s\n", c->path, c->e[i].dm,
+			printf("%s: %s -> disk %s=%s%s%s%s%s%s%s%s\n", c->path, c->e[i].dm,
 			       c->e[i].kind, c->e[i].value,
 			       *c->e[i].rate ? " --rate " : "", c->e[i].rate,
 			       *c->e[i].region ? " --region-size " : "", c->e[i].region,
+			       *c->e[i].mode ? " --mode " : "", c->e[i].mode,
 			       c->e[i].no_switch ? " --no-switch" : "");
 		printf("%s: %d migration(s), valid\n", c->path, c->nr);
 		rc = EXIT_DONE;

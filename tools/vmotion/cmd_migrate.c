@@ -221,6 +221,10 @@ static int from_config(const char *dm, struct migrate_opts *o)
 	if (!o->region_set && *e.region && !parse_kib(e.region, &kib))
 		o->region_kib = kib;
 	o->no_switch |= e.no_switch;
+	if (!o->mode && *e.mode) {
+		snprintf(o->config_mode, sizeof(o->config_mode), "%s", e.mode);
+		o->mode = o->config_mode;
+	}
 	rc = 0;
 	if (!stat(o->disk, &st) && record_switched_to(st.st_rdev, r)) {
 		if (strcmp(r->name, dm)) {

@@ -34,6 +34,7 @@ struct migrate_opts {
 	enum { ZEROES_DEFAULT, ZEROES_SKIP, ZEROES_WRITE } zeroes;
 	bool dest_is_zero;	/* --dest-is-zero */
 	const char *mode;	/* --mode: mirror, track or auto */
+	char config_mode[8];	/* --from-config: its line's --mode */
 	/*
 	 * restore: the recorded migration, whose metadata areas (resolved,
 	 * one per segment; dev 0: none) must hold it to resume it

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "dm-vmotion.h"
 #include "util.h"
 
 #define SPACE " \t\r\n\v\f"
@@ -118,12 +119,24 @@ static int parse_options(const char *path, int n, char **p, struct entry *e)
 			e->no_switch = true;
 			continue;
 		}
+		if (!strcmp(tok, "--mode")) {
+			val = next_word(p);
+			if (!val || (strcmp(val, DM_VMOTION_MODE_MIRROR) &&
+				     strcmp(val, DM_VMOTION_MODE_TRACK) &&
+				     strcmp(val, DM_VMOTION_MODE_AUTO))) {
+				err("%s:%d: invalid mode '%s': mirror, track or auto",
+				    path, n, val ? val : "");
+				return -1;
+			}
+			snprintf(e->mode, sizeof(e->mode), "%s", val);
+			continue;
+		}
 		if (!strcmp(tok, "--rate")) {
 			dst = e->rate;
 		} else if (!strcmp(tok, "--region-size")) {
 			dst = e->region;
 		} else {
-			err("%s:%d: unknown option '%s' (--rate, --region-size, --no-switch)",
+			err("%s:%d: unknown option '%s' (--rate, --region-size, --mode, --no-switch)",
 			    path, n, tok);
 			return -1;
 		}

@@ -40,6 +40,7 @@ struct entry {
 	char rate[32];		/* as written, valid; "" if not given */
 	char region[32];	/* as written, valid; "" if not given */
 	bool no_switch;
+	char mode[8];		/* --mode, valid; "" if not given */
 };
 
 struct config {

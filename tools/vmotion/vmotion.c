@@ -36,7 +36,8 @@ static const struct command {
 	{"migrate", cmd_migrate,
 	 "[--region-size SIZE] [--rate RATE] [--no-switch] [--force] [--wait-lock]\n"
 	 "                       [--metadata DEV[:OFFSET] | --no-metadata]\n"
-	 "                       [--skip-zeroes | --no-skip-zeroes] [--dest-is-zero] <dm device> <dest device>\n"
+	 "                       [--skip-zeroes | --no-skip-zeroes] [--dest-is-zero] [--mode MODE]\n"
+	 "                       <dm device> <dest device>\n"
 	 "       vmotion migrate --from-config [--config FILE] [--rate RATE] [--region-size SIZE] [--no-switch]\n"
 	 "                       [--metadata DEV[:OFFSET] | --no-metadata] <dm device>",
 	 "move the device's data to the destination, then switch to it"},
