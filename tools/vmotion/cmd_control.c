@@ -108,9 +108,7 @@ int cmd_mode(int argc, char **argv)
 	if (rc)
 		return rc;
 	mode = argv[optind + 1];
-	if (strcmp(mode, DM_VMOTION_MODE_MIRROR) &&
-	    strcmp(mode, DM_VMOTION_MODE_TRACK) &&
-	    strcmp(mode, DM_VMOTION_MODE_AUTO)) {
+	if (!valid_mode(mode)) {
 		err("invalid mode '%s': mirror, track or auto", mode);
 		return EXIT_USAGE;
 	}

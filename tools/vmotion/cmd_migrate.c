@@ -176,9 +176,7 @@ static int parse_options(int argc, char **argv, struct migrate_opts *o)
 			o->dest_is_zero = true;
 			break;
 		case 'o':
-			if (strcmp(optarg, DM_VMOTION_MODE_MIRROR) &&
-			    strcmp(optarg, DM_VMOTION_MODE_TRACK) &&
-			    strcmp(optarg, DM_VMOTION_MODE_AUTO)) {
+			if (!valid_mode(optarg)) {
 				err("invalid mode '%s': mirror, track or auto", optarg);
 				return EXIT_USAGE;
 			}

@@ -121,9 +121,7 @@ static int parse_options(const char *path, int n, char **p, struct entry *e)
 		}
 		if (!strcmp(tok, "--mode")) {
 			val = next_word(p);
-			if (!val || (strcmp(val, DM_VMOTION_MODE_MIRROR) &&
-				     strcmp(val, DM_VMOTION_MODE_TRACK) &&
-				     strcmp(val, DM_VMOTION_MODE_AUTO))) {
+			if (!val || !valid_mode(val)) {
 				err("%s:%d: invalid mode '%s': mirror, track or auto",
 				    path, n, val ? val : "");
 				return -1;

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dm-vmotion.h"
 #include "util.h"
 
 const char *prog = "vmotion";
@@ -214,4 +215,11 @@ void notify_ready(void)
 		err("warning: cannot tell systemd the service is ready: %s",
 		    strerror(errno));
 	close(fd);
+}
+
+bool valid_mode(const char *mode)
+{
+	return !strcmp(mode, DM_VMOTION_MODE_MIRROR) ||
+	       !strcmp(mode, DM_VMOTION_MODE_TRACK) ||
+	       !strcmp(mode, DM_VMOTION_MODE_AUTO);
 }

@@ -64,4 +64,7 @@ void test_kill_point(const char *point);
 /* VMOTION_TEST_PAUSE=<point>: wait 3 s there, for a test to act meanwhile */
 void test_pause_point(const char *point);
 
+/* Is @mode one the target takes: mirror, track or auto? */
+bool valid_mode(const char *mode);
+
 #endif
