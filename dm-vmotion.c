@@ -36,19 +36,35 @@
 #define DM_MSG_PREFIX "vmotion"
 
 /*
- * Copies registered at a time: MAX_COPIES when the device is idle,
- * BUSY_COPIES while the application has done I/O in the last BUSY_WINDOW.
- * After a copy that the application's I/O competed with, the copier also
- * rests, so that it keeps the disks for at most busy_copy_share percent of
- * the time (measured: make bench).
+ * Copies registered at a time: MAX_COPIES when the device is idle (no
+ * application I/O in the last BUSY_WINDOW).  While it is busy, the copier's
+ * level (copies in flight, their size, a rest after each) follows the
+ * application's latency: see pace_control().  After a copy that the
+ * application's I/O competed with, the copier also rests so that it keeps
+ * the disks for at most busy_copy_share percent of the time (a cap).
  */
 #define MAX_COPIES		8
-#define BUSY_COPIES		1
 #define BUSY_WINDOW		(HZ / 10)
 /* Adjacent unsynced regions are copied together, up to this many sectors. */
 #define MAX_BATCH_SECTORS	2048U
-#define BUSY_BATCH_SECTORS	256U
-#define DEFAULT_BUSY_SHARE	50U
+#define DEFAULT_BUSY_SHARE	100U
+/*
+ * Latency control (pace_control()): a period ends once PACE_PERIOD_NS have
+ * passed and PACE_MIN_IOS application bios ended in it, or after
+ * PACE_MAX_PERIODS of those times; its mean latency is compared with the
+ * baseline, the mean over a period in which no copy ran.  The baseline is
+ * measured after PACE_PROBE_EVERY periods (a probe: one period while the
+ * copies in flight drain, one to measure).  Within copy_latency_target
+ * percent of the baseline the copier goes up a level, above it down to
+ * half its level.  Without a baseline it goes no higher than
+ * PACE_START_LEVEL.
+ */
+#define PACE_PERIOD_NS		(100 * NSEC_PER_MSEC)
+#define PACE_MAX_PERIODS	10U
+#define PACE_PROBE_EVERY	20U
+#define PACE_MIN_IOS		16UL
+#define DEFAULT_LATENCY_TARGET	50U
+#define PACE_START_LEVEL	2U
 /* A region written within one to two of these is hot: copied last */
 #define HEAT_AGE		HZ
 /*
@@ -88,7 +104,27 @@
 #define ZERO_BUF_SECTORS	2048U
 #define ZERO_BUF_MAX_SECTORS	16384U
 
+/* The copier's levels while the device is busy; the last is the idle one */
+static const struct {
+	unsigned int copies;	/* in flight at a time */
+	unsigned int sectors;	/* adjacent regions batched, at most */
+	bool rest;		/* after a copy the application competed
+				 * with, a rest at least as long as the copy
+				 */
+} pace_levels[] = {
+	{ 1, 256, true },
+	{ 1, 256, false },
+	{ 1, 1024, false },
+	{ 2, 1024, false },
+	{ 2, MAX_BATCH_SECTORS, false },
+	{ 4, MAX_BATCH_SECTORS, false },
+	{ MAX_COPIES, MAX_BATCH_SECTORS, false },
+};
+
+#define PACE_TOP_LEVEL		(ARRAY_SIZE(pace_levels) - 1)
+
 static unsigned int busy_copy_share = DEFAULT_BUSY_SHARE;
+static unsigned int copy_latency_target = DEFAULT_LATENCY_TARGET;
 
 static int set_busy_copy_share(const char *val, const struct kernel_param *kp)
 {
@@ -109,7 +145,30 @@ static const struct kernel_param_ops busy_copy_share_ops = {
 };
 module_param_cb(busy_copy_share, &busy_copy_share_ops, &busy_copy_share, 0644);
 MODULE_PARM_DESC(busy_copy_share,
-		 "Percentage of the time the copier may keep the disks while the application does I/O (1-100, default 50)");
+		 "Most of the time the copier may keep the disks while the application does I/O, in percent (1-100, default 100)");
+
+static int set_copy_latency_target(const char *val,
+				   const struct kernel_param *kp)
+{
+	unsigned int target;
+	int r = kstrtouint(val, 10, &target);
+
+	if (r)
+		return r;
+	if (target > 1000)
+		return -EINVAL;
+	WRITE_ONCE(copy_latency_target, target);
+	return 0;
+}
+
+static const struct kernel_param_ops copy_latency_target_ops = {
+	.set = set_copy_latency_target,
+	.get = param_get_uint,
+};
+module_param_cb(copy_latency_target, &copy_latency_target_ops,
+		&copy_latency_target, 0644);
+MODULE_PARM_DESC(copy_latency_target,
+		 "How much the copier may raise the application's mean I/O latency while it does I/O, in percent (0-1000, default 50; 0: the copier keeps the least level, one 128 KiB copy then a rest)");
 
 /* Bits of vmotion->flags */
 enum {
@@ -198,6 +257,24 @@ struct vm_copy {
 	 * while the copy had them: they stay unsynced when it ends.
 	 */
 	DECLARE_BITMAP(redirty, MAX_COPY_REGIONS);
+};
+
+/* The latency control's phases: see pace_control() */
+enum vm_pace_phase {
+	PACE_CONTROL,		/* copies by the level */
+	PACE_DRAIN,		/* no new copy: those in flight end */
+	PACE_MEASURE,		/* no copy: the baseline is measured */
+};
+
+/*
+ * Per CPU: application bios mapped; ended without an error, and their
+ * latencies summed in microseconds (unsigned long: read whole, and a
+ * difference survives wrapping)
+ */
+struct vm_app_io {
+	unsigned long mapped;
+	unsigned long ended;
+	unsigned long lat_us;
 };
 
 struct vmotion {
@@ -320,8 +397,23 @@ struct vmotion {
 	struct hrtimer rest_timer;
 	/* jiffies of the last application bio; written without a lock */
 	unsigned long last_io;
-	/* Application bios mapped, per CPU: see app_bios() */
-	unsigned long __percpu *bios_mapped;
+	/* Application bios mapped and ended, per CPU: see app_bios() */
+	struct vm_app_io __percpu *app_io;
+	/*
+	 * Latency control (pace_control()), written by the worker only: the
+	 * level (read by copy_done() too), the phase and the periods left in
+	 * it, when the period started and the sums then, the baseline latency
+	 * (us) and when it was measured.  @pace_start_ns 0: the control
+	 * starts again (busy again, resumed, copies allowed again).
+	 */
+	unsigned int pace_level;
+	enum vm_pace_phase pace_phase;
+	unsigned int pace_left;
+	u64 pace_start_ns;
+	unsigned long pace_ios;
+	unsigned long pace_lat_us;
+	unsigned long pace_base_us;
+	u64 pace_base_ns;
 
 	atomic64_t copied_sectors;
 	atomic64_t zero_sectors;	/* copied without writing data */
@@ -338,7 +430,7 @@ struct vmotion {
 	struct vm_copy copy_pool[MAX_COPIES];
 };
 
-/* Per-bio data of a write */
+/* Bits of vm_bio->flags (writes) */
 enum {
 	VB_TRACKED,	/* in v->writes */
 	VB_FULL,	/* covers a whole unsynced region: syncs it if it succeeds */
@@ -349,8 +441,10 @@ enum {
 			 */
 };
 
+/* Per-bio data: @start_ns for every bio, the rest for writes only */
 struct vm_bio {
 	struct vmotion *v;
+	u64 start_ns;		/* when the target was given it */
 	struct hlist_node node;
 	unsigned long region;
 	sector_t start;		/* target sectors [start, end) */
@@ -388,8 +482,24 @@ static unsigned long app_bios(struct vmotion *v)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		n += READ_ONCE(*per_cpu_ptr(v->bios_mapped, cpu));
+		n += READ_ONCE(per_cpu_ptr(v->app_io, cpu)->mapped);
 	return n;
+}
+
+/* Application bios ended so far, and their latencies summed (us). */
+static void app_ended(struct vmotion *v, unsigned long *ended,
+		      unsigned long *lat_us)
+{
+	int cpu;
+
+	*ended = 0;
+	*lat_us = 0;
+	for_each_possible_cpu(cpu) {
+		struct vm_app_io *io = per_cpu_ptr(v->app_io, cpu);
+
+		*ended += READ_ONCE(io->ended);
+		*lat_us += READ_ONCE(io->lat_us);
+	}
 }
 
 static void raise_event(struct vmotion *v)
@@ -1015,7 +1125,8 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	}
 	if (competed) {
 		/*
-		 * Rest so that copying takes share% of the time: the chunk's
+		 * Rest so that copying takes share% of the time, at most half
+		 * of it at the least level or paced by reads: the chunk's
 		 * time, or, paced by its reads, the time it read the source
 		 * (the destination is not the application's: a distant one
 		 * must not slow the copy down to its round trips).
@@ -1024,6 +1135,8 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		u64 busy_ns = c->paced && c->read_ns ? c->read_ns :
 			      now - c->start_ns;
 
+		if (c->paced || pace_levels[READ_ONCE(v->pace_level)].rest)
+			share = min(share, 50U);
 		v->rest_until_ns = max(v->rest_until_ns,
 				       now + div_u64(busy_ns * (100 - share), share));
 	}
@@ -1239,13 +1352,130 @@ static bool vm_paced(struct vmotion *v)
 /* How many copies may be registered now. */
 static unsigned int max_copies(struct vmotion *v, bool busy)
 {
-	return busy && !vm_paced(v) ? BUSY_COPIES : MAX_COPIES;
+	if (!busy || vm_paced(v))
+		return MAX_COPIES;
+	return pace_levels[READ_ONCE(v->pace_level)].copies;
 }
 
 /* Sectors a new copy batches adjacent regions into. */
 static sector_t copy_sectors(struct vmotion *v, bool busy)
 {
-	return busy && !vm_paced(v) ? BUSY_BATCH_SECTORS : MAX_BATCH_SECTORS;
+	if (!busy || vm_paced(v))
+		return MAX_BATCH_SECTORS;
+	return pace_levels[READ_ONCE(v->pace_level)].sectors;
+}
+
+/* Worker-only: the latency control starts a new period, in @phase. */
+static void pace_period(struct vmotion *v, enum vm_pace_phase phase, u64 now,
+			unsigned long ios, unsigned long lat_us)
+{
+	v->pace_phase = phase;
+	v->pace_start_ns = now;
+	v->pace_ios = ios;
+	v->pace_lat_us = lat_us;
+}
+
+/* Copies registered and not resting between chunks. */
+static unsigned int active_copies(struct vmotion *v)
+{
+	struct vm_copy *c;
+	unsigned int n = 0;
+
+	spin_lock_irq(&v->lock);
+	list_for_each_entry(c, &v->copies, list)
+		if (c->state != COPY_RESTING)
+			n++;
+	spin_unlock_irq(&v->lock);
+	return n;
+}
+
+/*
+ * Worker-only.  The latency control, while the device is busy and the copy
+ * is mirrored (the control law is in Documentation/dm-vmotion.rst).
+ * Returns the time until which the copier holds its copies for a probe, or
+ * 0 if it may copy by its level.
+ */
+static u64 pace_control(struct vmotion *v, bool busy, u64 now)
+{
+	unsigned int target = READ_ONCE(copy_latency_target);
+	unsigned int level = v->pace_level, top = PACE_TOP_LEVEL;
+	unsigned long ios, lat_us, d_ios, mean;
+	u64 end = v->pace_start_ns + PACE_PERIOD_NS;
+	bool long_enough;
+
+	if (!busy || vm_paced(v) || !target) {
+		if (!target)
+			WRITE_ONCE(v->pace_level, 0);
+		v->pace_start_ns = 0;
+		return 0;
+	}
+	app_ended(v, &ios, &lat_us);
+	if (!v->pace_start_ns) {
+		/* busy again: a probe first, unless the baseline is recent */
+		if (v->pace_base_us && now - v->pace_base_ns <
+		    PACE_PROBE_EVERY * PACE_PERIOD_NS) {
+			pace_period(v, PACE_CONTROL, now, ios, lat_us);
+			v->pace_left = PACE_PROBE_EVERY;
+			return 0;
+		}
+		pace_period(v, PACE_DRAIN, now, ios, lat_us);
+		return now + PACE_PERIOD_NS;
+	}
+	if (now < end)
+		return v->pace_phase == PACE_CONTROL ? 0 : end;
+	/* a period runs on until enough I/O ended to tell, or long enough */
+	long_enough = now >= v->pace_start_ns +
+			     PACE_MAX_PERIODS * PACE_PERIOD_NS;
+	d_ios = ios - v->pace_ios;
+	mean = d_ios ? (lat_us - v->pace_lat_us) / d_ios : 0;
+
+	switch (v->pace_phase) {
+	case PACE_DRAIN:
+		/* the copies in flight must not count in the baseline */
+		if (active_copies(v) && !long_enough)
+			return now + PACE_PERIOD_NS / 10;
+		pace_period(v, PACE_MEASURE, now, ios, lat_us);
+		return now + PACE_PERIOD_NS;
+	case PACE_MEASURE:
+		if (d_ios < PACE_MIN_IOS && !long_enough)
+			return now + PACE_PERIOD_NS / 10;
+		if (d_ios >= PACE_MIN_IOS) {
+			unsigned long base = v->pace_base_us;
+
+			/* the first after a gap replaces an old one */
+			if (base && now - v->pace_base_ns <
+			    2 * PACE_PROBE_EVERY * PACE_PERIOD_NS)
+				base = (3 * base + mean) / 4;
+			else
+				base = mean;
+			/* read by vmotion_status() */
+			WRITE_ONCE(v->pace_base_us, base);
+			v->pace_base_ns = now;
+		}
+		v->pace_left = PACE_PROBE_EVERY;
+		break;
+	case PACE_CONTROL:
+		if (d_ios < PACE_MIN_IOS && !long_enough)
+			return 0;
+		if (!v->pace_base_us)
+			top = PACE_START_LEVEL;
+		/* too little I/O to tell even so: the level holds */
+		if (d_ios >= PACE_MIN_IOS) {
+			if (!v->pace_base_us ||
+			    mean * 100 <= v->pace_base_us * (100 + target))
+				level++;
+			else
+				level /= 2;
+		}
+		WRITE_ONCE(v->pace_level, min(level, top));
+		if (!--v->pace_left) {
+			pace_period(v, PACE_DRAIN, now, ios, lat_us);
+			return now + PACE_PERIOD_NS;
+		}
+		break;
+	}
+	pace_period(v, PACE_CONTROL, now, ios, lat_us);
+	return 0;
 }
 
 /* Most sectors a chunk moves: 1/8 s of the rate, whole logical blocks. */
@@ -1544,9 +1774,16 @@ static void do_copies(struct vmotion *v)
 		unsigned int rate = READ_ONCE(v->rate);
 		u64 now = ktime_get_ns();
 		bool busy = vm_busy(v);
-		u64 rest_ns;
+		u64 rest_ns, hold;
 		bool go;
 
+		hold = pace_control(v, busy, now);
+		if (hold) {
+			/* a probe: no new copy until then */
+			hrtimer_start(&v->rest_timer, ns_to_ktime(hold - now),
+				      HRTIMER_MODE_REL);
+			break;
+		}
 		if (rate && now < v->rate_next_ns) {
 			mod_delayed_work(v->wq, &v->worker,
 					 nsecs_to_jiffies(v->rate_next_ns - now) + 1);
@@ -1577,6 +1814,9 @@ static void do_copies(struct vmotion *v)
 		if (go)
 			start_chunk(v, c);
 	}
+	/* paused, failed or suspending: the control starts again after */
+	if (!may_copy(v))
+		v->pace_start_ns = 0;
 }
 
 static enum hrtimer_restart rest_timer_fn(struct hrtimer *timer)
@@ -1962,13 +2202,15 @@ static void do_worker(struct work_struct *ws)
 static int vmotion_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vmotion *v = ti->private;
+	struct vm_bio *vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
 	enum req_op op = bio_op(bio);
 	unsigned long now = jiffies;
 
 	/* at most one store per tick: the line stays shared between CPUs */
 	if (READ_ONCE(v->last_io) != now)
 		WRITE_ONCE(v->last_io, now);
-	this_cpu_inc(*v->bios_mapped);
+	this_cpu_inc(v->app_io->mapped);
+	vb->start_ns = ktime_get_ns();
 
 	if (!op_is_write(op)) {
 		remap_to_source(v, bio);
@@ -2001,10 +2243,18 @@ static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
 
 	if (counts)
 		atomic_inc(&v->source_errors);
+	vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
+	/* the latency the application sees, for pace_control() */
+	if (!*error && (bio_op(bio) == REQ_OP_READ ||
+			(bio_op(bio) == REQ_OP_WRITE &&
+			 !test_bit(VB_EMPTY_FLUSH, &vb->flags)))) {
+		this_cpu_inc(v->app_io->ended);
+		this_cpu_add(v->app_io->lat_us,
+			     div_u64(ktime_get_ns() - vb->start_ns, NSEC_PER_USEC));
+	}
 	if (!op_is_write(bio_op(bio)))
 		return DM_ENDIO_DONE;
 
-	vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
 	/* a discard changes no sync state, refused or not */
 	if (test_bit(VB_TRACKED, &vb->flags))
 		write_done(v, vb, bio_op(bio) == REQ_OP_DISCARD ? BLK_STS_OK : *error);
@@ -2143,6 +2393,7 @@ static void vmotion_resume(struct dm_target *ti)
 	}
 	spin_unlock_irq(&v->lock);
 	v->rate_next_ns = 0;
+	v->pace_start_ns = 0;
 	clear_bit(VM_POSTSUSPENDED, &v->flags);
 	wake_worker(v);
 }
@@ -2232,7 +2483,8 @@ static const char *vm_md_state(struct vmotion *v)
  * <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  * <metadata> <write-intent bits> <metadata blocks written>
  * <regions recorded in sync> <KiB skipped as zero> <mode>
- * <mode in force> <regions dirtied again> <pass>
+ * <mode in force> <regions dirtied again> <pass> <copier level>
+ * <baseline latency us>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -2242,6 +2494,7 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 {
 	struct vmotion *v = ti->private;
 	unsigned int sz = 0;
+	unsigned long base_us;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
@@ -2266,6 +2519,17 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 		       vm_tracking(v) ? DM_VMOTION_MODE_TRACK : DM_VMOTION_MODE_MIRROR,
 		       v->redirtied, v->pass);
 		spin_unlock_irq(&v->lock);
+		/* the latency control's level while it steers the copier */
+		if (may_copy(v) && vm_busy(v) && !vm_paced(v) &&
+		    !dm_vmb_all_synced(v->bitmap))
+			DMEMIT(" %u", READ_ONCE(v->pace_level));
+		else
+			DMEMIT(" -");
+		base_us = READ_ONCE(v->pace_base_us);
+		if (base_us)
+			DMEMIT(" %lu", base_us);
+		else
+			DMEMIT(" -");
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -2933,8 +3197,8 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_counter;
 	}
 
-	v->bios_mapped = alloc_percpu(unsigned long);
-	if (!v->bios_mapped) {
+	v->app_io = alloc_percpu(struct vm_app_io);
+	if (!v->app_io) {
 		r = -ENOMEM;
 		ti->error = "Cannot allocate I/O counter";
 		goto bad_counter;
@@ -2962,6 +3226,7 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	atomic64_set(&v->zero_sectors, 0);
 	atomic64_set(&v->held_writes, 0);
 	v->last_io = jiffies - BUSY_WINDOW - 1;
+	v->pace_level = PACE_START_LEVEL;
 	/* the copier starts on resume */
 	set_bit(VM_SUSPENDED, &v->flags);
 
@@ -2988,7 +3253,7 @@ static int vmotion_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 bad_io_len:
 	destroy_workqueue(v->wq);
 bad_wq:
-	free_percpu(v->bios_mapped);
+	free_percpu(v->app_io);
 bad_counter:
 	free_buffered_copies(v);
 bad_zero_copy:
@@ -3021,7 +3286,7 @@ static void vmotion_dtr(struct dm_target *ti)
 	hrtimer_cancel(&v->rest_timer);
 	cancel_delayed_work_sync(&v->worker);
 	destroy_workqueue(v->wq);
-	free_percpu(v->bios_mapped);
+	free_percpu(v->app_io);
 	bioset_exit(&v->bs);
 	if (v->md) {
 		dm_vmm_close(v->md);

@@ -24,7 +24,8 @@
  *   <copied KiB> <dest errors> <source errors> <held writes> <paused by>
  *   <metadata> <write-intent bits> <metadata blocks written>
  *   <regions recorded in sync> <KiB skipped as zero> <mode>
- *   <mode in force> <regions dirtied again> <pass>
+ *   <mode in force> <regions dirtied again> <pass> <copier level>
+ *   <baseline latency us>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -45,6 +46,8 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_MODE_IN_FORCE,
 	DM_VMOTION_ST_REDIRTIED,
 	DM_VMOTION_ST_PASS,
+	DM_VMOTION_ST_COPIER_LEVEL,
+	DM_VMOTION_ST_BASELINE_US,
 	DM_VMOTION_ST_NR_FIELDS
 };
 

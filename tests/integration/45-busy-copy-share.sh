@@ -1,19 +1,85 @@
 #!/bin/bash
-# busy_copy_share: the copier rests while the application does I/O, full speed once it stops; bad values refused.
+# The copier under load: copy_latency_target (how far the application's latency may rise) sets how hard it copies; busy_copy_share caps its time; full speed once the load stops; bad values refused.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
 param=/sys/module/dm_vmotion/parameters/busy_copy_share
-expect_eq "default busy_copy_share" 50 "$(cat $param)"
-trap 'echo 50 > $param' EXIT
+tparam=/sys/module/dm_vmotion/parameters/copy_latency_target
+expect_eq "default busy_copy_share" 100 "$(cat $param)"
+expect_eq "default copy_latency_target" 50 "$(cat $tparam)"
+trap 'echo 100 > $param; echo 50 > $tparam' EXIT
 for bad in 0 101 -1 abc 1.5 ""; do
 	if echo "$bad" > $param 2>/dev/null; then
 		fail "busy_copy_share accepted '$bad'"
 	fi
-	expect_eq "busy_copy_share after '$bad'" 50 "$(cat $param)"
+	expect_eq "busy_copy_share after '$bad'" 100 "$(cat $param)"
 done
+for bad in 1001 -1 abc 1.5 ""; do
+	if echo "$bad" > $tparam 2>/dev/null; then
+		fail "copy_latency_target accepted '$bad'"
+	fi
+	expect_eq "copy_latency_target after '$bad'" 50 "$(cat $tparam)"
+done
+echo 50 > $param
+expect_eq "busy_copy_share set" 50 "$(cat $param)"
 echo 100 > $param
-expect_eq "busy_copy_share set" 100 "$(cat $param)"
+
+# The latency control.  The same load (4 s of verified random writes on the
+# first 32 MiB of 512 MiB) under two targets: 0 keeps the copier at its
+# least level (one 128 KiB copy, then a rest as long), 1000 lets it climb
+# while the application's mean latency stays under 11 times its baseline:
+# it must copy far more in the same 2 s.  Each is then left to sync idle and
+# compared byte for byte.
+plen=$((512 * 2048))
+for target in 0 1000; do
+	echo $target > $tparam
+	wipe $DST
+	fill $SRC $SRC_OFF $plen 46
+	dmsetup create pace --table "0 $plen linear $SRC $SRC_OFF"
+	stat=/sys/dev/block/$(majmin /dev/mapper/pace)/stat
+	n0=$(awk '{ print $5 }' "$stat")
+	fio_verify pace-$target /dev/mapper/pace 32M 4k --time_based --runtime=4 &
+	fio_pid=$!
+	for ((i = 0; i < 600; i++)); do
+		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break
+		sleep 0.1
+	done
+	[ $i -lt 600 ] || fail "fio did not start writing to /dev/mapper/pace"
+	dmsetup reload pace --table "0 $plen vmotion $SRC $SRC_OFF $DST $DST_OFF 1024"
+	dmsetup resume pace
+	# the levels the status shows (field 18) for 2 s
+	levels=
+	t0=$(date +%s%N)
+	while [ $(($(date +%s%N) - t0)) -lt 2000000000 ]; do
+		levels+=" $(vm_field pace 18)"
+		sleep 0.05
+	done
+	kill -0 $fio_pid 2>/dev/null || fail "fio ended within 2 s: the check needs a longer load"
+	synced=$(vm_field pace 0)
+	eval "synced_$target=${synced%/*}"
+	log "target $target: after 2 s under fio: $(vm_status pace); levels:$levels"
+	# while fio writes and regions are left, the control steers: a level
+	[[ "$levels" =~ [0-6] ]] || fail "target $target: no copier level in the status under load:$levels"
+	if [ $target = 0 ]; then
+		[[ ! "$levels" =~ [1-6] ]] || fail "target 0: the copier left level 0:$levels"
+	else
+		[[ "$levels" =~ 6 ]] || fail "target 1000: the copier never reached level 6:$levels"
+	fi
+	# the baseline was measured (field 19)
+	[ $target = 0 ] || [[ "$(vm_field pace 19)" =~ ^[0-9]+$ ]] ||
+		fail "target $target: no baseline latency in the status: $(vm_status pace)"
+	wait $fio_pid || fail "fio exited with an error (target $target)"
+	fio_ok pace-$target
+	wait_state pace synced 300
+	same_range $SRC $SRC_OFF $DST $DST_OFF $plen
+	dmsetup remove pace
+done
+echo 50 > $tparam
+# shellcheck disable=SC2154 # set by eval above
+# twice as many, or all of them where 0 left more than half
+[ "$synced_1000" -ge $((2 * synced_0 + 2)) ] ||
+	{ [ "$synced_1000" -eq 1024 ] && [ $((2 * synced_0)) -le 1024 ]; } ||
+	fail "under the same load, target 1000 synced $synced_1000 regions of 1024 in 2 s and target 0 $synced_0: the copier does not follow the target"
 
 # 1% of the time under load: every copy is followed by a rest 99 times as
 # long, so two seconds of fio leave most of the 128 regions unsynced (a
