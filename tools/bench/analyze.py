@@ -3,6 +3,8 @@
 into bench-results.md and gnuplot PNGs.
 
 usage: analyze.py OUT SIZE_MIB REGION_SECTORS
+       analyze.py --rigs OUT RIG...   (OUT/RIG/ each a run: one report with
+                                       the rigs' goals side by side)
 """
 import collections
 import os
@@ -10,6 +12,49 @@ import platform
 import subprocess
 import sys
 import time
+
+
+def combine(out, rigs):
+    """OUT/bench-results.md: each rig's goals (OUT/RIG/goals.tsv) in a column,
+    then each rig's report linked."""
+    goals = collections.OrderedDict()   # measure -> (goal, {rig: (value, met)})
+    descs = {}
+    for rig in rigs:
+        with open(os.path.join(out, rig, "goals.tsv")) as f:
+            for line in f:
+                measure, value, goal, met = line.rstrip("\n").split("\t")
+                if measure == "rig":
+                    descs[rig] = value
+                    continue
+                goals.setdefault(measure, (goal, {}))[1][rig] = (value, met)
+    # the machine as the first rig's report names it (the guest's)
+    machine = f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, kernel {platform.release()}"
+    with open(os.path.join(out, rigs[0], "bench-results.md")) as f:
+        for line in f:
+            if line.startswith("- machine:"):
+                machine = line.rstrip("\n")
+                break
+    lines = [f"# dm-vmotion benchmark, {time.strftime('%Y-%m-%d')}", "", machine, ""]
+    lines += ["## Rigs", ""]
+    lines += [f"- [{rig}]({rig}/bench-results.md): {descs.get(rig, rig).split(': ', 1)[-1]}"
+              for rig in rigs]
+    lines += ["", "## Goals, rig by rig", "",
+              "Paired runs against dm-mirror at the default settings (see each rig's report"
+              " for the runs); a value is the ratio or measure, then whether it meets the goal.",
+              "", "| measure | goal | " + " | ".join(rigs) + " |",
+              "|---|---|" + "---|" * len(rigs)]
+    for measure, (goal, by_rig) in goals.items():
+        cells = [f"{by_rig[r][0]} ({by_rig[r][1]})" if r in by_rig else "-" for r in rigs]
+        lines.append(f"| {measure} | {goal} | " + " | ".join(cells) + " |")
+    lines.append("")
+    with open(os.path.join(out, "bench-results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if sys.argv[1] == "--rigs":
+    combine(sys.argv[2], sys.argv[3:])
+    sys.exit(0)
 
 out, size_mib, region = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 BUCKET_MS = 500
@@ -63,6 +108,15 @@ def stats(rows, t0, t1):
             "p999": pct(lats, 99.9), "max": max(lats)}
 
 
+def cpu_idle(e):
+    """The CPUs' idle share (percent, iowait included) from start to sync."""
+    if "cpu_start" not in e or "cpu_sync" not in e:
+        return None
+    i0, t0 = map(int, e["cpu_start"][1].split())
+    i1, t1 = map(int, e["cpu_sync"][1].split())
+    return 100.0 * (i1 - i0) / (t1 - t0) if t1 > t0 else None
+
+
 def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -75,18 +129,19 @@ def short(r):
     return (r["baseline"]["iops"] - r["during"]["iops"]) * r["time"] / 1000.0
 
 
-raw = secs(("raw", "idle"))
+raw_dd, raw_pipe = secs(("raw-dd", "idle")), secs(("raw-pipe", "idle"))
+raw = min((t for t in (raw_dd, raw_pipe) if t), default=None)
 loads = sorted({load for (system, load) in events if system == "vmotion" and load != "idle"})
 rows = []
 series = {}     # (system, load) -> [(t_rel_s, iops, avg_lat_ms)]
 marks = {}      # (system, load) -> {event: t_rel_s}
 
 for (system, load), e in sorted(events.items()):
-    if system in ("raw", "slow"):
+    if system in ("raw-dd", "raw-pipe", "slow"):
         continue
     log = lat_log(f"{system}-{load}") if load != "idle" else []
     row = {"system": system, "load": load, "time": None, "during": None,
-           "baseline": None, "switch_ms": None, "switch_worst": None}
+           "baseline": None, "switch_ms": None, "switch_worst": None, "idle": cpu_idle(e)}
     if system == "linear":
         t0, t1 = e["start"][0] + 1000, e["end"][0]
         row["during"] = stats(log, t0, t1)
@@ -147,23 +202,28 @@ kernel = platform.release()
 w(f"# dm-vmotion benchmark, {time.strftime('%Y-%m-%d')}")
 w("")
 w(f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, kernel {kernel}"
-  + (" (QEMU TCG guest, sparse-file virtio disks)" if os.environ.get("VM_GUEST") else ""))
+  + (" (QEMU TCG guest)" if os.environ.get("VM_GUEST") else ""))
+if os.environ.get("RIG_DESC"):
+    w(f"- rig {os.environ['RIG_DESC']}")
 w(f"- data size: {size_mib} MiB, region size: {region} sectors ({region // 2} KiB), "
   f"dm-mirror region size the same")
-w(f"- raw copy limit (dd O_DIRECT 1 MiB): {fmt(raw)} s"
+w(f"- raw copy limit (dd O_DIRECT 1 MiB, the faster of one dd ({fmt(raw_dd)} s) and a reader"
+  f" and a writer in a pipe ({fmt(raw_pipe)} s)): {fmt(raw)} s"
   + (f" = {size_mib / raw:.1f} MiB/s" if raw else ""))
 w("")
 w("## Migration time and foreground load")
 w("")
 w("Times in seconds; latencies in ms; IOPS during the migration are counted"
-  " from the per-I/O fio log between the start of the migration and sync.")
+  " from the per-I/O fio log between the start of the migration and sync;"
+  " CPU idle: the guest's CPUs idle (or waiting for I/O) over the same time.")
 w("")
 w("| system | load | migration time | / raw copy | IOPS during | IOPS baseline (linear) "
-  "| during / baseline | p50 | p99 | p99.9 |")
-w("|---|---|---|---|---|---|---|---|---|---|")
+  "| during / baseline | p50 | p99 | p99.9 | CPU idle % |")
+w("|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     if r["system"] == "linear" or r["system"].startswith(("vmotion-share-", "dm-mirror-pair-",
-                                                           "vmotion-md", "vmotion-nomd")):
+                                                           "vmotion-md", "vmotion-nomd",
+                                                           "vmotion-target-", "dm-mirror-tpair-")):
         continue
     d, b = r["during"], r["baseline"]
     ratio = (d["iops"] / b["iops"]) if d and b and b["iops"] else None
@@ -171,7 +231,7 @@ for r in rows:
       f"{fmt(r['time'] / raw if r['time'] and raw else None, 2)} | "
       f"{fmt(d and d['iops'], 0)} | {fmt(b and b['iops'], 0)} | {fmt(ratio, 2)} | "
       f"{fmt(d and d['p50'] / 1000, 2)} | {fmt(d and d['p99'] / 1000, 2)} | "
-      f"{fmt(d and d['p999'] / 1000, 2)} |")
+      f"{fmt(d and d['p999'] / 1000, 2)} | {fmt(r['idle'], 0)} |")
 w("")
 # ---- the three systems side by side, load by load
 cmp_loads = [l for l in ["idle"] + loads
@@ -201,6 +261,45 @@ if cmp_loads:
           + f"{fmt(iops[0] / iops[2] if iops[0] and iops[2] else None, 2)} | "
           + " | ".join(fmt(q, 2) for q in p99) + " | "
           + " | ".join(fmt(short(r)) for r in (v, m, p)) + " |")
+    w("")
+# ---- the latency control's target (copy_latency_target), paired
+default_target = events.get(("vmotion", "idle"), {}).get("target")
+target_rows = []
+for (system, load), e in sorted(events.items()):
+    if system.startswith("vmotion-target-") and "target" in e:
+        t = e["target"][1]
+        target_rows.append((int(t), load, get(system, load), get(f"dm-mirror-tpair-{t}", load)))
+if target_rows:
+    for load in sorted({l for _, l, _, _ in target_rows}):
+        if default_target and get("vmotion", load) and get("dm-mirror", load):
+            target_rows.append((int(default_target[1]), load, get("vmotion", load),
+                                get("dm-mirror", load)))
+    w("## The copier's latency target")
+    w("")
+    w("The migration under load by the module parameter `copy_latency_target` (how far"
+      " the copier may raise the application's mean latency above its baseline; 0"
+      " keeps it at its least level, the fixed duty cycle of earlier versions), each"
+      " vmotion run followed at once by dm-mirror's under the same load"
+      + (f"; the default, {default_target[1]}, is the pair above" if default_target else "")
+      + ". Times in seconds, p99 in ms, I/Os short in thousands; the ratios are"
+      " vmotion / dm-mirror.")
+    w("")
+    w("| copy_latency_target (%) | load | time: vmotion | dm-mirror | IOPS: vmotion | dm-mirror "
+      "| p99: vmotion | dm-mirror | I/Os short: vmotion | dm-mirror | time ratio | short ratio "
+      "| p99 ratio |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for t, load, v, m in sorted(target_rows, key=lambda x: (x[1], x[0])):
+        if not (v and m):
+            continue
+        vd, md_ = v["during"], m["during"]
+        sv, sm = short(v), short(m)
+        w(f"| {t} | {load} | {fmt(v['time'])} | {fmt(m['time'])} | "
+          f"{fmt(vd and vd['iops'], 0)} | {fmt(md_ and md_['iops'], 0)} | "
+          f"{fmt(vd and vd['p99'] / 1000, 2)} | {fmt(md_ and md_['p99'] / 1000, 2)} | "
+          f"{fmt(sv)} | {fmt(sm)} | "
+          f"{fmt(v['time'] / m['time'] if v['time'] and m['time'] else None, 2)} | "
+          f"{fmt(sv / sm if sv is not None and sm else None, 2)} | "
+          f"{fmt(vd['p99'] / md_['p99'] if vd and md_ else None, 2)} |")
     w("")
 # ---- the copier's share of a busy device (busy_copy_share)
 default_share = events.get(("vmotion", "idle"), {}).get("share")
@@ -424,21 +523,30 @@ for label, size in (("1 TiB", 1 << 40), ("64 TiB", 64 << 40)):
 w("")
 w("## Goals")
 w("")
+w("Against dm-mirror, paired (each vmotion run followed at once by dm-mirror's"
+  " under the same load), at the module's default settings. I/Os short: the"
+  " migration's whole cost to the application (above).")
+w("")
 vm_idle = secs(("vmotion", "idle"))
-vm_rw = get("vmotion", "randwrite-4k")
 goal_rows = []
 if vm_idle and raw:
-    goal_rows.append(("unthrottled idle migration / raw copy", f"{vm_idle / raw:.2f}",
-                      "<= 1.2", vm_idle / raw <= 1.2))
-if vm_rw and mir and vm_rw["during"] and mir["during"]:
-    r = vm_rw["during"]["iops"] / mir["during"]["iops"]
-    goal_rows.append(("4 KiB random-write IOPS during migration, vmotion / dm-mirror"
-                      + (f" (default busy_copy_share {default_share[1]})" if default_share else ""),
-                      f"{r:.2f}", ">= 1.5", r >= 1.5))
-    for s_, r_ in sorted(share_rows, key=lambda x: -x[0]):
-        q = r_.get("vs_mirror")
-        if r_["system"] != "vmotion" and q:
-            goal_rows.append((f"the same at busy_copy_share {s_}", f"{q:.2f}", ">= 1.5", q >= 1.5))
+    goal_rows.append(("idle migration / raw copy", f"{vm_idle / raw:.2f}",
+                      "<= 1.1", vm_idle / raw <= 1.1))
+for l in ("randwrite-4k", "randwrite-4k-hot", "mixed-70-30"):
+    v, m = get("vmotion", l), get("dm-mirror", l)
+    if not (v and m):
+        continue
+    if v["time"] and m["time"]:
+        q = v["time"] / m["time"]
+        goal_rows.append((f"{l}: migration time, vmotion / dm-mirror", f"{q:.2f}", "<= 1", q <= 1))
+    sv, sm = short(v), short(m)
+    if sv is not None and sm:
+        q = sv / sm
+        goal_rows.append((f"{l}: I/Os short, vmotion / dm-mirror", f"{q:.2f}", "<= 0.75", q <= 0.75))
+    if v["during"] and m["during"]:
+        q = v["during"]["p99"] / m["during"]["p99"]
+        goal_rows.append((f"{l}: p99 during the migration, vmotion / dm-mirror", f"{q:.2f}",
+                          "<= 0.75", q <= 0.75))
 goal_rows += md_goals + thin_goals + slow_goals
 pauses = [r["switch_ms"] for r in rows if r["switch_ms"] is not None]
 if pauses:
@@ -448,6 +556,11 @@ w("|---|---|---|---|")
 for name, value, goal, met in goal_rows:
     w(f"| {name} | {value} | {goal} | {'yes' if met else 'no'} |")
 w("")
+with open(os.path.join(out, "goals.tsv"), "w") as f:
+    if os.environ.get("RIG_DESC"):
+        f.write(f"rig\t{os.environ['RIG_DESC']}\t-\t-\n")
+    for name, value, goal, met in goal_rows:
+        f.write(f"{name}\t{value}\t{goal}\t{'yes' if met else 'no'}\n")
 w("## Plots")
 w("")
 
@@ -480,6 +593,48 @@ for load in loads:
         gp.append("plot " + ", ".join(plots))
         subprocess.run(["gnuplot"], input="\n".join(gp), text=True, check=True)
         w(f"![{load} {what}]({png})")
+w("")
+
+# ---- the copier against the application's latency, over time
+for load in loads:
+    path = os.path.join(out, f"vmotion-{load}.copied")
+    e = events.get(("vmotion", load), {})
+    if not os.path.exists(path) or "start" not in e or ("vmotion", load) not in series:
+        continue
+    start = e["start"][0]
+    samples = []
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 2 and p[0].isdigit() and p[1].isdigit():
+                # microseconds, KiB read from the source
+                samples.append((int(p[0]) // 1000, int(p[1])))
+    rates = [((t1 - start) / 1000.0, (k1 - k0) / 1024.0 / ((t1 - t0) / 1000.0))
+             for (t0, k0), (t1, k1) in zip(samples, samples[1:]) if t1 > t0 and k1 >= k0]
+    if not rates and secs(("vmotion", load)):
+        # over before two samples: the mean rate from start to sync
+        t = secs(("vmotion", load))
+        rates = [(0.0, size_mib / t), (t, size_mib / t)]
+    with open(os.path.join(out, f"vmotion-{load}-copier.dat"), "w") as f:
+        for t, rate in rates:
+            f.write(f"{t:.2f} {rate:.1f}\n")
+    png = f"{load}-copier.png"
+    gp = ["set terminal pngcairo size 1000,500 font ',10'",
+          f"set output '{os.path.join(out, png)}'",
+          f"set title '{load}: the copier against the application (t = 0: migration starts)'",
+          "set xlabel 'seconds since the migration started'",
+          "set ylabel 'source reads under vmotion (MiB/s)'", "set y2label 'mean latency (ms, per 0.5 s)'",
+          "set ytics nomirror", "set y2tics", "set grid", "set key outside right top",
+          "set yrange [0:*]", "set y2range [0:*]"]
+    plots = [f"'{os.path.join(out, f'vmotion-{load}-copier.dat')}' using 1:2 with steps lw 1.5 "
+             "lc rgb '#ff7f0e' title 'source reads (the copier; and the load, if it reads)'"]
+    for s_ in ("vmotion", "dm-mirror", "linear"):
+        if (s_, load) in series:
+            plots.append(f"'{os.path.join(out, f'{s_}-{load}.dat')}' using 1:3 axes x1y2 with lines "
+                         f"lw 1 lc rgb '{colors[s_]}' title '{s_} latency'")
+    gp.append("plot " + ", ".join(plots))
+    subprocess.run(["gnuplot"], input="\n".join(gp), text=True, check=True)
+    w(f"![{load} copier]({png})")
 w("")
 
 with open(os.path.join(out, "bench-results.md"), "w") as f:

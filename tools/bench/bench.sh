@@ -9,8 +9,11 @@
 #   LOADS      fio jobs from tools/bench/*.fio (default: all six)
 #   MIRROR_LOADS  the loads dm-mirror and pvmove run under too (default: LOADS)
 #   REGION     region size in sectors (default 1024)
+#   TARGETS    copy_latency_target values to run TARGET_LOADS (default
+#              randwrite-4k) under besides the default, each paired with
+#              dm-mirror (default "0 200"; "" for none)
 #   SHARES     busy_copy_share values to run 4 KiB random writes under, besides
-#              the module's default (default "100 25 10"; "" for none)
+#              the module's default (default "50 25"; "" for none)
 #   MD_LOADS   loads a migration runs under with and without metadata, paired
 #              (default "idle randwrite-4k"; "" for none)
 #   THIN_RUNS  sources migrated onto a dm-thin volume on DST, with and without
@@ -19,6 +22,7 @@
 #              (default "mirror track auto"; "" for none)
 #   SLOW_SIZE  data size in MiB of those migrations (default 256)
 #   OUT        results directory
+#   RIG_DESC   what the disks are, for the report's header
 #
 # Writes $OUT/events.tsv and fio latency logs, then tools/bench/analyze.py
 # turns them into $OUT/bench-results.md and PNG plots.
@@ -41,7 +45,14 @@ ev="$OUT/events.tsv"
 : > "$ev"
 
 ms() { date +%s%3N; }
-event() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(ms)" "${4:-}" >> "$ev"; }
+# the CPUs' idle (and iowait) and total jiffies, at a migration's start and sync
+cpu_jiffies() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat; }
+event() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(ms)" "${4:-}" >> "$ev"
+	case $3 in
+	start | sync) printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "cpu_$3" "$(ms)" "$(cpu_jiffies)" >> "$ev" ;;
+	esac
+}
 note() { echo "bench: $*" >&2; }
 
 # Before anything is written: two distinct block devices, big enough
@@ -129,11 +140,19 @@ wipe "$DST"
 fio --name=fill --filename="$SRC" --rw=write --bs=1M --direct=1 --ioengine=libaio \
 	--iodepth=8 --size=${SIZE}M --refill_buffers --output=/dev/null
 
-note "raw copy limit: dd O_DIRECT 1 MiB"
+# one dd, then a reader and a writer in a pipe, so that reading the source
+# and writing the destination overlap as they do in a migration (one dd
+# alternates them: half the speed on disks limited by bandwidth; the pipe
+# costs CPU, which a TCG guest is short of): the faster is the limit
+note "raw copy limit: dd O_DIRECT 1 MiB, alone and as a reader and a writer in a pipe"
 sync
-event raw idle start
+event raw-dd idle start
 dd if="$SRC" of="$DST" bs=1M count="$SIZE" iflag=direct oflag=direct status=none
-event raw idle sync
+event raw-dd idle sync
+event raw-pipe idle start
+dd if="$SRC" bs=1M count="$SIZE" iflag=direct status=none |
+	dd of="$DST" bs=1M iflag=fullblock oflag=direct status=none
+event raw-pipe idle sync
 
 # vmotion idle, with memory sampling
 note "vmotion idle"
@@ -176,12 +195,28 @@ vmotion_run() {
 	start_load "$name-$load" "$load" /dev/mapper/bvm 3600
 	sleep 2
 	event "$name" "$load" start
+	# For the copier plot: KiB read from the source (the copier's reads,
+	# and the application's), every quarter of a second.  Shell builtins
+	# only: a process a sample (dmsetup status) took a tenth of the TCG
+	# guest's CPU from the migration it measured.
+	(
+		exec {fd}<> <(:)
+		stat=/sys/class/block/$(basename "$(readlink -f "$SRC")")/stat
+		while :; do
+			read -r _ _ rsect _ < "$stat"
+			echo "${EPOCHREALTIME/./} $((rsect / 2))"
+			read -r -t 0.25 -u "$fd" || true
+		done
+	) > "$OUT/$name-$load.copied" &
+	local sampler=$!
 	# --force: DST is the destination of the last run, wiped; the tool
 	# would refuse it as holding a finished migration's data
 	vmotion migrate --force --no-switch --region-size $((REGION / 2))K bvm "$DST" \
 		> "$OUT/$name-$load.migrate" 2>&1 ||
 		{ cat "$OUT/$name-$load.migrate" >&2; exit 1; }
 	event "$name" "$load" sync
+	kill $sampler
+	wait $sampler 2>/dev/null || true
 	sleep 2
 	if [ -n "$switch" ]; then
 		event "$name" "$load" switch_begin
@@ -219,7 +254,7 @@ mirror_run() {
 export LVM_SYSTEM_DIR=$OUT/lvm
 mkdir -p "$LVM_SYSTEM_DIR"
 cat > "$LVM_SYSTEM_DIR/lvm.conf" <<EOF
-devices { obtain_device_list_from_udev = 0 filter = [ "a|^$SRC\$|", "a|^$DST\$|", "r|.*|" ] }
+devices { obtain_device_list_from_udev = 0 filter = [ "a|^$SRC\$|", "a|^$DST\$|", "r|.*|" ] types = [ "nullb", 16 ] }
 activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
 global { use_lvmpolld = 0 }
 EOF
@@ -305,8 +340,25 @@ for load in ${MD_LOADS-idle randwrite-4k}; do
 	md_run vmotion-md "$load" " 3 metadata $DST $len"
 done
 
+# The latency control's target against dm-mirror, each run paired (0: the
+# copier at its least level, the fixed duty cycle of earlier versions)
+target_param=/sys/module/dm_vmotion/parameters/copy_latency_target
+default_target=$(cat "$target_param")
+trap 'echo "$default_share" > "$share_param"; echo "$default_target" > "$target_param"' EXIT
+event vmotion idle target "$default_target"
+for target in ${TARGETS-0 200}; do
+	[ "$target" = "$default_target" ] && continue
+	for load in ${TARGET_LOADS:-randwrite-4k}; do
+		echo "$target" > "$target_param"
+		vmotion_run "vmotion-target-$target" "$load"
+		event "vmotion-target-$target" "$load" target "$target"
+		echo "$default_target" > "$target_param"
+		mirror_run "dm-mirror-tpair-$target" "$load"
+	done
+done
+
 # The copier's share of a busy device against the application's IOPS
-for share in ${SHARES-100 25 10}; do
+for share in ${SHARES-50 25}; do
 	[ "$share" = "$default_share" ] && continue
 	load=randwrite-4k
 	echo "$share" > "$share_param"
@@ -431,7 +483,7 @@ slen=$((SLOW_SIZE * 2048))
 if [ -n "$SLOW_MODES" ]; then
 	# shellcheck source=../../tests/slowdest.sh
 	. "$repo/tests/slowdest.sh"
-	trap 'echo "$default_share" > "$share_param"; nbd_dest_stop' EXIT
+	trap 'echo "$default_share" > "$share_param"; echo "$default_target" > "$target_param"; nbd_dest_stop' EXIT
 	wipe "$DST"
 	nbd_dest_start "$DST" 75
 	note "slow destination: the load on the source alone"

@@ -1,0 +1,117 @@
+#!/bin/bash
+# make bench in the guest: tools/bench/bench.sh on each rig, one after the
+# other, then one report that puts the rigs side by side.
+#
+#   virtio         /dev/vda, /dev/vdb: virtio disks on host files opened with
+#                  cache=unsafe (the host's page cache: memory speed; the
+#                  guest's CPU, emulated by TCG, is the limit)
+#   virtio-direct  the same disks in a guest that opens them with
+#                  cache=none (O_DIRECT on the host files: the host's disk
+#                  takes part); tools/bench/run boots that guest for it
+#   null_blk       two null_blk devices in the guest's memory with a
+#                  bandwidth limit and a completion latency, so that the disks
+#                  saturate well before the CPU does (the CPU's idle time
+#                  during each migration is in the report)
+#
+# Environment: RIGS (default all three), OUT, and bench.sh's variables: a
+# variable set applies to every rig, otherwise each rig has its own sizes
+# and loads (below).  The sections that measure the target's features
+# (busy_copy_share, metadata, thin and slow destinations) run on the virtio
+# rig alone; the other rigs pair copy_latency_target 0 (the copier of
+# earlier versions) with dm-mirror only (TARGETS).
+# NULLB_MBPS (default 24) and NULLB_LAT_US (default 500) set the null_blk
+# disks' bandwidth (MiB/s, reads and writes together) and completion
+# latency.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:?set OUT}
+RIGS=${RIGS:-virtio virtio-direct null_blk}
+NULLB_MBPS=${NULLB_MBPS:-24}
+[ "$NULLB_MBPS" -ge 7 ] || { echo "bench: NULLB_MBPS=$NULLB_MBPS: at least 7 (a 128 KiB request per tick)" >&2; exit 2; }
+NULLB_LAT_US=${NULLB_LAT_US:-500}
+all_loads="randwrite-4k randwrite-4k-hot randwrite-4k-light randread-4k mixed-70-30 seqwrite-1m"
+goal_loads="randwrite-4k randwrite-4k-hot mixed-70-30"
+
+nullb_dir=/sys/kernel/config/nullb
+# nullb_create NAME MIB: a memory-backed null_blk device /dev/NAME (the
+# configfs item's name)
+nullb_create() {
+	local d=$nullb_dir/$1
+	mkdir "$d"
+	echo "$2" > "$d/size"
+	echo 2 > "$d/queue_mode"		# blk-mq
+	echo 1 > "$d/memory_backed"
+	# null_blk's bandwidth limit holds back a request bigger than a tick's
+	# share (1/50 s) for ever: requests of at most 128 KiB, no discards
+	echo 0 > "$d/discard"
+	echo 256 > "$d/max_sectors"
+	echo 512 > "$d/blocksize"
+	echo 64 > "$d/hw_queue_depth"
+	echo 2 > "$d/irqmode"			# completions from a timer ...
+	echo $((NULLB_LAT_US * 1000)) > "$d/completion_nsec"	# ... this late
+	echo "$NULLB_MBPS" > "$d/mbps"
+	echo 1 > "$d/power"
+	# the node: udev's where it runs, made here where it does not
+	udevadm settle 2>/dev/null || true
+	if [ ! -b "/dev/$1" ] && [ -r "/sys/block/$1/dev" ]; then
+		IFS=: read -r major minor < "/sys/block/$1/dev"
+		mknod "/dev/$1" b "$major" "$minor"
+	fi
+	[ -b "/dev/$1" ] || { echo "bench: /dev/$1 did not appear" >&2; exit 1; }
+}
+nullb_remove() {
+	local n
+	for n in nullb0 nullb1; do
+		[ -d "$nullb_dir/$n" ] || continue
+		echo 0 > "$nullb_dir/$n/power"
+		rmdir "$nullb_dir/$n"
+		# a node made here for a device gone
+		[ -e "/sys/block/$n" ] || rm -f "/dev/$n"
+	done
+}
+
+rigs_done=
+for rig in $RIGS; do
+	# each rig's own defaults; a variable from the environment wins
+	size= loads= sections=own
+	case $rig in
+	virtio)
+		src=/dev/vda dst=/dev/vdb size=512 loads=$all_loads sections=all
+		export SLOW_SIZE=${SLOW_SIZE:-128} SHARES=${SHARES-50}
+		desc="virtio disks on sparse host files, cache=unsafe (the host's memory; the TCG guest's CPU is the limit)"
+		;;
+	virtio-direct)
+		src=/dev/vda dst=/dev/vdb size=512 loads=$goal_loads
+		desc="virtio disks on sparse host files, cache=none (O_DIRECT: the host's disk takes part)"
+		;;
+	null_blk)
+		size=128 loads=$all_loads
+		desc="null_blk in the guest's memory, $NULLB_MBPS MiB/s and ${NULLB_LAT_US} µs a request each (the disks, not the CPU, are the limit)"
+		modprobe null_blk nr_devices=0
+		mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+		trap nullb_remove EXIT
+		nullb_remove
+		rsize=$((${SIZE:-$size} + 16))
+		nullb_create nullb0 "$rsize"
+		nullb_create nullb1 "$rsize"
+		src=/dev/nullb0 dst=/dev/nullb1
+		;;
+	*)
+		echo "bench: unknown rig '$rig' (virtio, virtio-direct or null_blk)" >&2
+		exit 2
+		;;
+	esac
+	echo "bench: === rig $rig: $desc" >&2
+	(
+		export SRC=$src DST=$dst OUT=$OUT/$rig RIG_DESC="$rig: $desc"
+		export SIZE=${SIZE:-$size} LOADS=${LOADS:-$loads}
+		if [ "$sections" != all ]; then
+			export SHARES= TARGETS=${TARGETS-0} MD_LOADS= THIN_RUNS= SLOW_MODES=
+		fi
+		bash "$here/bench.sh"
+	)
+	[ "$rig" != null_blk ] || nullb_remove
+	rigs_done+=" $rig"
+done
+
+python3 "$here/analyze.py" --rigs "$OUT" $rigs_done
