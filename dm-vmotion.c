@@ -53,8 +53,9 @@
  * passed and PACE_MIN_IOS application bios ended in it, or after
  * PACE_MAX_PERIODS of those times; its mean latency is compared with the
  * baseline, the mean over a period in which no copy ran.  The baseline is
- * measured after PACE_PROBE_EVERY periods (a probe: one period while the
- * copies in flight drain, one to measure).  Within copy_latency_target
+ * measured after PACE_FIRST_PROBE periods of a busy device, then every
+ * PACE_PROBE_EVERY periods (a probe: one period while the copies in flight
+ * drain, one to measure).  Within copy_latency_target
  * percent of the baseline the copier goes up a level, above it down to
  * half its level.  Without a baseline it goes no higher than
  * PACE_START_LEVEL.
@@ -62,6 +63,7 @@
 #define PACE_PERIOD_NS		(100 * NSEC_PER_MSEC)
 #define PACE_MAX_PERIODS	10U
 #define PACE_PROBE_EVERY	20U
+#define PACE_FIRST_PROBE	3U
 #define PACE_MIN_IOS		16UL
 #define DEFAULT_LATENCY_TARGET	50U
 #define PACE_START_LEVEL	2U
@@ -1411,15 +1413,21 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 	}
 	app_ended(v, &ios, &lat_us);
 	if (!v->pace_start_ns) {
-		/* busy again: a probe first, unless the baseline is recent */
-		if (v->pace_base_us && now - v->pace_base_ns <
-		    PACE_PROBE_EVERY * PACE_PERIOD_NS) {
-			pace_period(v, PACE_CONTROL, now, ios, lat_us);
-			v->pace_left = PACE_PROBE_EVERY;
-			return 0;
-		}
-		pace_period(v, PACE_DRAIN, now, ios, lat_us);
-		return now + PACE_PERIOD_NS;
+		/*
+		 * Busy again: the copier goes on at its level (without a
+		 * baseline, at most PACE_START_LEVEL) and probes once the
+		 * load has lasted PACE_FIRST_PROBE periods, or the usual
+		 * number if the baseline is recent.  A stray I/O costs no
+		 * probe.
+		 */
+		pace_period(v, PACE_CONTROL, now, ios, lat_us);
+		v->pace_left = v->pace_base_us && now - v->pace_base_ns <
+			       PACE_PROBE_EVERY * PACE_PERIOD_NS ?
+			       PACE_PROBE_EVERY : PACE_FIRST_PROBE;
+		if (!v->pace_base_us)
+			WRITE_ONCE(v->pace_level,
+				   min(v->pace_level, PACE_START_LEVEL));
+		return 0;
 	}
 	if (now < end)
 		return v->pace_phase == PACE_CONTROL ? 0 : end;
@@ -1437,8 +1445,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		pace_period(v, PACE_MEASURE, now, ios, lat_us);
 		return now + PACE_PERIOD_NS;
 	case PACE_MEASURE:
-		if (d_ios < PACE_MIN_IOS && !long_enough)
-			return now + PACE_PERIOD_NS / 10;
+		/* too little I/O to measure: no new baseline this time */
 		if (d_ios >= PACE_MIN_IOS) {
 			unsigned long base = v->pace_base_us;
 

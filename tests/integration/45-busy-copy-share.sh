@@ -24,7 +24,7 @@ echo 50 > $param
 expect_eq "busy_copy_share set" 50 "$(cat $param)"
 echo 100 > $param
 
-# The latency control.  The same load (4 s of verified random writes on the
+# The latency control.  The same load (8 s of verified random writes on the
 # first 32 MiB of 512 MiB) under two targets: 0 keeps the copier at its
 # least level (one 128 KiB copy, then a rest as long), 1000 lets it climb
 # while the application's mean latency stays under 11 times its baseline:
@@ -38,7 +38,7 @@ for target in 0 1000; do
 	dmsetup create pace --table "0 $plen linear $SRC $SRC_OFF"
 	stat=/sys/dev/block/$(majmin /dev/mapper/pace)/stat
 	n0=$(awk '{ print $5 }' "$stat")
-	fio_verify pace-$target /dev/mapper/pace 32M 4k --time_based --runtime=4 &
+	fio_verify pace-$target /dev/mapper/pace 32M 4k --time_based --runtime=8 &
 	fio_pid=$!
 	for ((i = 0; i < 600; i++)); do
 		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break

@@ -20,7 +20,11 @@ def combine(out, rigs):
     goals = collections.OrderedDict()   # measure -> (goal, {rig: (value, met)})
     descs = {}
     for rig in rigs:
-        with open(os.path.join(out, rig, "goals.tsv")) as f:
+        path = os.path.join(out, rig, "goals.tsv")
+        if not os.path.exists(path):
+            descs[rig] = f"{rig}: no results (the run did not finish)"
+            continue
+        with open(path) as f:
             for line in f:
                 measure, value, goal, met = line.rstrip("\n").split("\t")
                 if measure == "rig":
@@ -29,11 +33,12 @@ def combine(out, rigs):
                 goals.setdefault(measure, (goal, {}))[1][rig] = (value, met)
     # the machine as the first rig's report names it (the guest's)
     machine = f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, kernel {platform.release()}"
-    with open(os.path.join(out, rigs[0], "bench-results.md")) as f:
-        for line in f:
-            if line.startswith("- machine:"):
-                machine = line.rstrip("\n")
-                break
+    for rig in rigs:
+        path = os.path.join(out, rig, "bench-results.md")
+        if os.path.exists(path):
+            with open(path) as f:
+                machine = next((l.rstrip("\n") for l in f if l.startswith("- machine:")), machine)
+            break
     lines = [f"# dm-vmotion benchmark, {time.strftime('%Y-%m-%d')}", "", machine, ""]
     lines += ["## Rigs", ""]
     lines += [f"- [{rig}]({rig}/bench-results.md): {descs.get(rig, rig).split(': ', 1)[-1]}"
@@ -298,7 +303,7 @@ if target_rows:
           f"{fmt(vd and vd['p99'] / 1000, 2)} | {fmt(md_ and md_['p99'] / 1000, 2)} | "
           f"{fmt(sv)} | {fmt(sm)} | "
           f"{fmt(v['time'] / m['time'] if v['time'] and m['time'] else None, 2)} | "
-          f"{fmt(sv / sm if sv is not None and sm else None, 2)} | "
+          f"{fmt(sv / sm if sv is not None and sm and sm > 0 else None, 2)} | "
           f"{fmt(vd['p99'] / md_['p99'] if vd and md_ else None, 2)} |")
     w("")
 # ---- the copier's share of a busy device (busy_copy_share)
@@ -540,9 +545,11 @@ for l in ("randwrite-4k", "randwrite-4k-hot", "mixed-70-30"):
         q = v["time"] / m["time"]
         goal_rows.append((f"{l}: migration time, vmotion / dm-mirror", f"{q:.2f}", "<= 1", q <= 1))
     sv, sm = short(v), short(m)
-    if sv is not None and sm:
-        q = sv / sm
-        goal_rows.append((f"{l}: I/Os short, vmotion / dm-mirror", f"{q:.2f}", "<= 0.75", q <= 0.75))
+    if sv is not None and sm is not None:
+        # dm-mirror cost nothing (or less): no ratio; met only if vmotion did too
+        q = sv / sm if sm > 0 else None
+        goal_rows.append((f"{l}: I/Os short, vmotion / dm-mirror", fmt(q, 2), "<= 0.75",
+                          q <= 0.75 if q is not None else sv <= 0))
     if v["during"] and m["during"]:
         q = v["during"]["p99"] / m["during"]["p99"]
         goal_rows.append((f"{l}: p99 during the migration, vmotion / dm-mirror", f"{q:.2f}",
@@ -609,7 +616,10 @@ for load in loads:
             if len(p) == 2 and p[0].isdigit() and p[1].isdigit():
                 # microseconds, KiB read from the source
                 samples.append((int(p[0]) // 1000, int(p[1])))
-    rates = [((t1 - start) / 1000.0, (k1 - k0) / 1024.0 / ((t1 - t0) / 1000.0))
+    end = e.get("sync", e.get("end", (start + 3600 * 1000, "")))[0]
+    samples = [(t, k) for t, k in samples if start - 1000 <= t <= end + 1000]
+    # each rate drawn as a step from the start of its interval
+    rates = [((t0 - start) / 1000.0, (k1 - k0) / 1024.0 / ((t1 - t0) / 1000.0))
              for (t0, k0), (t1, k1) in zip(samples, samples[1:]) if t1 > t0 and k1 >= k0]
     if not rates and secs(("vmotion", load)):
         # over before two samples: the mean rate from start to sync

@@ -99,9 +99,32 @@ done
 modprobe dm-mirror
 share_param=/sys/module/dm_vmotion/parameters/busy_copy_share
 default_share=$(cat "$share_param")
-trap 'echo "$default_share" > "$share_param"' EXIT
+# On every exit: the module parameters as they were, nothing left running
+LOAD_PID= SAMPLER= default_target=
+target_param=/sys/module/dm_vmotion/parameters/copy_latency_target
+cleanup() {
+	echo "$default_share" > "$share_param"
+	[ -z "$default_target" ] || echo "$default_target" > "$target_param"
+	# shellcheck disable=SC2086 # empty when none
+	kill $SAMPLER $LOAD_PID 2>/dev/null || true
+	[ -z "${NBD_STARTED:-}" ] || nbd_dest_stop
+}
+trap cleanup EXIT
 
-wipe() { blkdiscard -f "$1" 2>/dev/null || true; }
+# wipe DEV: discard it all; a disk that cannot discard gets its first MiB,
+# the MiB at the data size (where md_run puts metadata) and its last 8 MiB
+# (where the tool puts metadata) zeroed, so that no migration's header
+# survives into the next run
+wipe() {
+	local mib
+	blkdiscard -f "$1" 2>/dev/null && return
+	mib=$(($(blockdev --getsize64 "$1") / 1048576))
+	for at in 0 "$SIZE" $((mib - 8)); do
+		[ "$at" -ge 0 ] && [ "$at" -lt "$mib" ] || continue
+		dd if=/dev/zero of="$1" bs=1M seek="$at" count=$((at == mib - 8 ? 8 : 1)) \
+			oflag=direct status=none
+	done
+}
 slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
 
 # start_load NAME LOAD DEV: fio in the background, per-I/O latency log
@@ -115,6 +138,7 @@ start_load() {
 stop_load() {
 	kill -INT "$LOAD_PID" 2>/dev/null || true
 	wait "$LOAD_PID" || true
+	LOAD_PID=
 }
 
 # wait_dm_synced DEV KIND: wait for the sync event of vmotion or mirror
@@ -149,6 +173,7 @@ sync
 event raw-dd idle start
 dd if="$SRC" of="$DST" bs=1M count="$SIZE" iflag=direct oflag=direct status=none
 event raw-dd idle sync
+wipe "$DST"
 event raw-pipe idle start
 dd if="$SRC" bs=1M count="$SIZE" iflag=direct status=none |
 	dd of="$DST" bs=1M iflag=fullblock oflag=direct status=none
@@ -204,19 +229,21 @@ vmotion_run() {
 		stat=/sys/class/block/$(basename "$(readlink -f "$SRC")")/stat
 		while :; do
 			read -r _ _ rsect _ < "$stat"
-			echo "${EPOCHREALTIME/./} $((rsect / 2))"
+			# microseconds, whatever the locale's decimal point
+			echo "${EPOCHREALTIME//[!0-9]/} $((rsect / 2))"
 			read -r -t 0.25 -u "$fd" || true
 		done
 	) > "$OUT/$name-$load.copied" &
-	local sampler=$!
+	SAMPLER=$!
 	# --force: DST is the destination of the last run, wiped; the tool
 	# would refuse it as holding a finished migration's data
 	vmotion migrate --force --no-switch --region-size $((REGION / 2))K bvm "$DST" \
 		> "$OUT/$name-$load.migrate" 2>&1 ||
 		{ cat "$OUT/$name-$load.migrate" >&2; exit 1; }
 	event "$name" "$load" sync
-	kill $sampler
-	wait $sampler 2>/dev/null || true
+	kill "$SAMPLER" 2>/dev/null || true
+	wait "$SAMPLER" 2>/dev/null || true
+	SAMPLER=
 	sleep 2
 	if [ -n "$switch" ]; then
 		event "$name" "$load" switch_begin
@@ -273,11 +300,24 @@ pvmove_run() {
 		sleep 2
 	fi
 	event pvmove "$load" start
-	pvmove -i 1 "$SRC" "$DST" > "$OUT/pvmove-$load.out" 2>&1
+	pvmove -i 1 "$SRC" "$DST" > "$OUT/pvmove-$load.out" 2>&1 &
+	local pv=$! t=0
+	# dm-mirror's resync waits for a region without writes in flight: on a
+	# small disk under QD16 it may wait as long as the load lasts; after
+	# 300 s the load stops (the event says so) and the move finishes
+	while kill -0 $pv 2>/dev/null; do
+		sleep 1
+		t=$((t + 1))
+		if [ $t = 300 ] && [ "$load" != idle ]; then
+			event pvmove "$load" load_stopped
+			stop_load
+		fi
+	done
+	wait $pv
 	event pvmove "$load" sync
 	if [ "$load" != idle ]; then
 		sleep 2
-		stop_load
+		[ -z "$LOAD_PID" ] || stop_load
 		event pvmove "$load" end
 	fi
 	vgremove -qq -ff -y bvg
@@ -295,6 +335,7 @@ for load in $LOADS; do
 	start_load "linear-$load" "$load" /dev/mapper/bl "$RUNTIME"
 	event linear "$load" start
 	wait "$LOAD_PID" || true
+	LOAD_PID=
 	event linear "$load" end
 	dmsetup remove bl
 
@@ -342,9 +383,7 @@ done
 
 # The latency control's target against dm-mirror, each run paired (0: the
 # copier at its least level, the fixed duty cycle of earlier versions)
-target_param=/sys/module/dm_vmotion/parameters/copy_latency_target
 default_target=$(cat "$target_param")
-trap 'echo "$default_share" > "$share_param"; echo "$default_target" > "$target_param"' EXIT
 event vmotion idle target "$default_target"
 for target in ${TARGETS-0 200}; do
 	[ "$target" = "$default_target" ] && continue
@@ -483,9 +522,9 @@ slen=$((SLOW_SIZE * 2048))
 if [ -n "$SLOW_MODES" ]; then
 	# shellcheck source=../../tests/slowdest.sh
 	. "$repo/tests/slowdest.sh"
-	trap 'echo "$default_share" > "$share_param"; echo "$default_target" > "$target_param"; nbd_dest_stop' EXIT
 	wipe "$DST"
 	nbd_dest_start "$DST" 75
+	NBD_STARTED=1
 	note "slow destination: the load on the source alone"
 	dmsetup create bvm --table "0 $slen linear $SRC 0"
 	SIZE=$SLOW_SIZE start_load slow-linear randwrite-4k-hot /dev/mapper/bvm 3600
@@ -498,6 +537,7 @@ if [ -n "$SLOW_MODES" ]; then
 		slow_run "$mode"
 	done
 	nbd_dest_stop
+	NBD_STARTED=
 fi
 
 note "analysis"

@@ -15,10 +15,11 @@
 #
 # Environment: RIGS (default all three), OUT, and bench.sh's variables: a
 # variable set applies to every rig, otherwise each rig has its own sizes
-# and loads (below).  The sections that measure the target's features
-# (busy_copy_share, metadata, thin and slow destinations) run on the virtio
-# rig alone; the other rigs pair copy_latency_target 0 (the copier of
-# earlier versions) with dm-mirror only (TARGETS).
+# and loads (below).  Every rig pairs copy_latency_target 0 (the copier of
+# earlier versions) with dm-mirror (TARGETS, default 0 here); the sections
+# that measure the target's features (busy_copy_share, none by default
+# here; metadata, thin and slow destinations, the last at 64 MiB) run on the
+# virtio rig alone.  The baseline runs 10 s (RUNTIME).
 # NULLB_MBPS (default 24) and NULLB_LAT_US (default 500) set the null_blk
 # disks' bandwidth (MiB/s, reads and writes together) and completion
 # latency.
@@ -77,21 +78,30 @@ for rig in $RIGS; do
 	case $rig in
 	virtio)
 		src=/dev/vda dst=/dev/vdb size=512 loads=$all_loads sections=all
-		export SLOW_SIZE=${SLOW_SIZE:-128} SHARES=${SHARES-50}
 		desc="virtio disks on sparse host files, cache=unsafe (the host's memory; the TCG guest's CPU is the limit)"
 		;;
 	virtio-direct)
-		src=/dev/vda dst=/dev/vdb size=512 loads=$goal_loads
+		src=/dev/vda dst=/dev/vdb size=256 loads=$goal_loads
 		desc="virtio disks on sparse host files, cache=none (O_DIRECT: the host's disk takes part)"
 		;;
 	null_blk)
-		size=128 loads=$all_loads
+		size=64 loads=$all_loads
 		desc="null_blk in the guest's memory, $NULLB_MBPS MiB/s and ${NULLB_LAT_US} µs a request each (the disks, not the CPU, are the limit)"
 		modprobe null_blk nr_devices=0
 		mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 		trap nullb_remove EXIT
 		nullb_remove
+		# devices the module made itself (built in, or loaded before)
+		# would be taken for these
+		for n in nullb0 nullb1; do
+			[ ! -e "/sys/block/$n" ] ||
+				{ echo "bench: /dev/$n exists already (null_blk loaded with devices): remove it first" >&2; exit 1; }
+		done
 		rsize=$((${SIZE:-$size} + 16))
+		# both live in memory: at most 70 % of what is available
+		avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+		[ $((2 * rsize * 10)) -le $((avail * 7)) ] ||
+			{ echo "bench: null_blk rig: SIZE=${SIZE:-$size} needs 2 x $rsize MiB of memory, $avail MiB available" >&2; exit 1; }
 		nullb_create nullb0 "$rsize"
 		nullb_create nullb1 "$rsize"
 		src=/dev/nullb0 dst=/dev/nullb1
@@ -104,9 +114,10 @@ for rig in $RIGS; do
 	echo "bench: === rig $rig: $desc" >&2
 	(
 		export SRC=$src DST=$dst OUT=$OUT/$rig RIG_DESC="$rig: $desc"
-		export SIZE=${SIZE:-$size} LOADS=${LOADS:-$loads}
+		export SIZE=${SIZE:-$size} LOADS=${LOADS:-$loads} RUNTIME=${RUNTIME:-10}
+		export TARGETS=${TARGETS-0} SHARES=${SHARES-} SLOW_SIZE=${SLOW_SIZE:-64}
 		if [ "$sections" != all ]; then
-			export SHARES= TARGETS=${TARGETS-0} MD_LOADS= THIN_RUNS= SLOW_MODES=
+			export SHARES= MD_LOADS= THIN_RUNS= SLOW_MODES=
 		fi
 		bash "$here/bench.sh"
 	)
