@@ -24,6 +24,26 @@ echo 50 > $param
 expect_eq "busy_copy_share set" 50 "$(cat $param)"
 echo 100 > $param
 
+# migrate_under_fio FIONAME DEV LEN SIZE [FIO ARGS]: fio on the linear
+# device DEV (of LEN sectors) first, then the vmotion table: the copier
+# never sees an idle device.  Sets fio_pid.
+migrate_under_fio() {
+	local name=$1 dev=$2 mlen=$3 size=$4 stat i n0
+	shift 4
+	stat=/sys/dev/block/$(majmin /dev/mapper/$dev)/stat
+	n0=$(awk '{ print $5 }' "$stat")
+	fio_verify "$name" /dev/mapper/$dev "$size" 4k "$@" &
+	fio_pid=$!
+	# fio is writing (it starts slowly on a debug kernel)
+	for ((i = 0; i < 600; i++)); do
+		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break
+		sleep 0.1
+	done
+	[ $i -lt 600 ] || fail "fio did not start writing to /dev/mapper/$dev"
+	dmsetup reload $dev --table "0 $mlen vmotion $SRC $SRC_OFF $DST $DST_OFF 1024"
+	dmsetup resume $dev
+}
+
 # The latency control.  The same load (verified random writes on the
 # first 32 MiB of 512 MiB) under two targets: 0 keeps the copier at its
 # least level (one 128 KiB copy, then a rest as long), 1000 lets it climb
@@ -36,17 +56,7 @@ for target in 0 1000; do
 	wipe $DST
 	fill $SRC $SRC_OFF $plen 46
 	dmsetup create pace --table "0 $plen linear $SRC $SRC_OFF"
-	stat=/sys/dev/block/$(majmin /dev/mapper/pace)/stat
-	n0=$(awk '{ print $5 }' "$stat")
-	fio_verify pace-$target /dev/mapper/pace 32M 4k --time_based --runtime=120 &
-	fio_pid=$!
-	for ((i = 0; i < 600; i++)); do
-		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break
-		sleep 0.1
-	done
-	[ $i -lt 600 ] || fail "fio did not start writing to /dev/mapper/pace"
-	dmsetup reload pace --table "0 $plen vmotion $SRC $SRC_OFF $DST $DST_OFF 1024"
-	dmsetup resume pace
+	migrate_under_fio pace-$target pace $plen 32M --time_based --runtime=120
 	# the levels the status shows (field 18) for 2 s
 	levels=
 	t0=$(date +%s%N)
@@ -90,24 +100,8 @@ echo 1 > $param
 len=$((64 * 2048))
 wipe $SRC $DST
 fill $SRC $SRC_OFF $len 45
-# migrate_under_fio FIONAME: fio on the linear device "share" first, then
-# the vmotion table: the copier never sees an idle device.  Sets fio_pid.
-migrate_under_fio() {
-	local stat=/sys/dev/block/$(majmin /dev/mapper/share)/stat i n0
-	n0=$(awk '{ print $5 }' "$stat")
-	fio_verify "$1" /dev/mapper/share 64M 4k &
-	fio_pid=$!
-	# fio is writing (it starts slowly on a debug kernel)
-	for ((i = 0; i < 600; i++)); do
-		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break
-		sleep 0.1
-	done
-	[ $i -lt 600 ] || fail "fio did not start writing to /dev/mapper/share"
-	dmsetup reload share --table "0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF 1024"
-	dmsetup resume share
-}
 dmsetup create share --table "0 $len linear $SRC $SRC_OFF"
-migrate_under_fio share
+migrate_under_fio share share $len 64M
 sleep 2
 synced=$(vm_field share 0)
 log "after 2 s under fio at 1%: $(vm_status share)"
@@ -130,7 +124,7 @@ same_range $SRC $SRC_OFF $DST $DST_OFF $len
 wipe $DST
 dmsetup reload share --table "0 $len linear $SRC $SRC_OFF"
 dmsetup resume share
-migrate_under_fio share2
+migrate_under_fio share2 share $len 64M
 sleep 1
 expect_eq "state under load at 1%" copying "$(vm_state share)"
 dmsetup reload share --table "0 $len linear $SRC $SRC_OFF"
