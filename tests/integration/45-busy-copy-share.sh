@@ -47,33 +47,54 @@ migrate_under_fio() {
 # The latency control.  The same load (verified random writes on the
 # first 32 MiB of 512 MiB) under two targets: 0 keeps the copier at its
 # least level (one 128 KiB copy, then a rest as long), 1000 lets it climb
-# while the application's mean latency stays under 11 times its baseline:
-# it must copy far more in the same 2 s.  Each is then left to sync idle and
-# compared byte for byte.
+# while the application's mean latency stays under 11 times its baseline.
+# The levels the status shows are the control's decision; what they do is
+# measured where they hold: regions synced in one second once target 1000
+# has reached level 6 (or target 0 has run a second at level 0).  Level 6
+# copies without rests, eight 1 MiB copies at a time: at least 1.5 times
+# level 0's rate, which rests as long as it copies (the climb itself is
+# not counted: on a slow guest it takes most of a second).  Each run is
+# then left to sync idle and compared byte for byte.
 plen=$((512 * 2048))
+# hot regions (fio's 32 MiB) are copied last: past this many synced, the
+# cold ones are done and a window counts less than the copier could do
+cold=$((1024 - 64))
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 for target in 0 1000; do
 	echo $target > $tparam
 	wipe $DST
 	fill $SRC $SRC_OFF $plen 46
 	dmsetup create pace --table "0 $plen linear $SRC $SRC_OFF"
 	migrate_under_fio pace-$target pace $plen 32M --time_based --runtime=120
-	# the levels the status shows (field 18) for 2 s
-	levels=
-	t0=$(date +%s%N)
-	while [ $(($(date +%s%N) - t0)) -lt 2000000000 ]; do
+	# the levels the status shows (field 18): target 1000 until it
+	# reaches 6 (10 s at most), target 0 for a second
+	levels= lv=
+	t0=$(now_ms)
+	while [ $(($(now_ms) - t0)) -lt 10000 ]; do
+		lv=$(vm_field pace 18)
+		levels+=" $lv"
+		[ $target = 1000 ] && [ "$lv" = 6 ] && break
+		[ $target = 0 ] && [ $(($(now_ms) - t0)) -ge 1000 ] && break
+		sleep 0.05
+	done
+	# the window: regions synced in one second at that level
+	s1=$(vm_field pace 0) t1=$(now_ms)
+	while [ $(($(now_ms) - t1)) -lt 1000 ]; do
 		levels+=" $(vm_field pace 18)"
 		sleep 0.05
 	done
-	kill -0 $fio_pid 2>/dev/null || fail "fio ended within 2 s: the check needs a longer load"
-	synced=$(vm_field pace 0)
-	eval "synced_$target=${synced%/*}"
-	log "target $target: after 2 s under fio: $(vm_status pace); levels:$levels"
+	s2=$(vm_field pace 0) t2=$(now_ms)
+	s1=${s1%/*} s2=${s2%/*}
+	kill -0 $fio_pid 2>/dev/null || fail "fio ended before the checks: the check needs a longer load"
+	eval "rate_$target=$(((s2 - s1) * 1000 / (t2 - t1)))"
+	eval "end_$target=$s2"
+	log "target $target: $((s2 - s1)) regions synced in $((t2 - t1)) ms at: $(vm_status pace); levels:$levels"
 	# while fio writes and regions are left, the control steers: a level
 	[[ "$levels" =~ [0-6] ]] || fail "target $target: no copier level in the status under load:$levels"
 	if [ $target = 0 ]; then
 		[[ ! "$levels" =~ [1-6] ]] || fail "target 0: the copier left level 0:$levels"
 	else
-		[[ "$levels" =~ 6 ]] || fail "target 1000: the copier never reached level 6:$levels"
+		[ "$lv" = 6 ] || fail "target 1000: the copier did not reach level 6 in 10 s:$levels"
 	fi
 	# the baseline was measured (field 19)
 	[ $target = 0 ] || [[ "$(vm_field pace 19)" =~ ^[0-9]+$ ]] ||
@@ -88,10 +109,11 @@ for target in 0 1000; do
 done
 echo 50 > $tparam
 # shellcheck disable=SC2154 # set by eval above
-# twice as many, or all of them where 0 left more than half
-[ "$synced_1000" -ge $((2 * synced_0 + 2)) ] ||
-	{ [ "$synced_1000" -eq 1024 ] && [ $((2 * synced_0)) -le 1024 ]; } ||
-	fail "under the same load, target 1000 synced $synced_1000 regions of 1024 in 2 s and target 0 $synced_0: the copier does not follow the target"
+# level 6 at least 1.5 times as fast as level 0; where its window ran into
+# the hot regions it counted less than it copied: faster is then enough
+[ $((2 * rate_1000)) -ge $((3 * rate_0)) ] ||
+	{ [ "$end_1000" -ge $cold ] && [ "$rate_1000" -gt "$rate_0" ]; } ||
+	fail "under the same load, level 6 (target 1000) synced $rate_1000 regions a second and level 0 (target 0) $rate_0: the copier does not follow its level"
 
 # 1% of the time under load: every copy is followed by a rest 99 times as
 # long, so two seconds of fio leave most of the 128 regions unsynced (a
