@@ -10,7 +10,7 @@ first=4096 blocks=16384		# 4 KiB blocks: fio keeps the first 16 MiB
 # ranges of DEV beyond fio's area until the migration is in sync, then 10
 # more, applying each to the expected image EXPECT; prints how many went in
 # while copying.  The migration starts at a rate that holds the copy for
-# a minute: after 30 operations the limit goes, so that the test never
+# a minute: after 30 operations (their states read) the limit goes, so that the test never
 # races the copy, however slow or fast the guest.
 zero_ops() {
 	local dev=$1 expect=$2 ops=$3 n=0 during=0 after=0 off cnt
@@ -25,12 +25,14 @@ zero_ops() {
 		fi
 		dd if=/dev/zero of="$expect" bs=4k seek=$off count=$cnt conv=notrunc status=none
 		n=$((n + 1))
-		[ "$n" = 30 ] && dmsetup message mig 0 rate 0
 		if [ "$(vm_state mig)" = synced ]; then
 			after=$((after + 1))
 		else
 			during=$((during + 1))
 		fi
+		# the limit goes after the 30th operation's state is read: the
+		# copy left at full speed can end before the next command does
+		[ "$n" != 30 ] || dmsetup message mig 0 rate 0
 	done
 	echo $during
 }
