@@ -624,15 +624,24 @@ static void __cancel_copies(struct vmotion *v)
  */
 static void __unsync(struct vmotion *v, unsigned long region, unsigned long nr)
 {
-	if (nr == dm_vmb_nr_regions(v->bitmap)) {
+	bool all = nr == dm_vmb_nr_regions(v->bitmap), wake = all;
+
+	if (all)
 		set_bit(VM_UNSYNC_ALL, &v->flags);
-		v->unsyncs++;
-		clear_bit(VM_SYNCED, &v->flags);
-		wake_worker(v);
-	} else if (dm_vmb_clear_synced(v->bitmap, region, nr)) {
-		v->unsyncs++;
-		clear_bit(VM_SYNCED, &v->flags);
+	else if (!dm_vmb_clear_synced(v->bitmap, region, nr))
+		return;
+	v->unsyncs++;
+	/*
+	 * The device no longer reads "synced" (a tracked write, a failure):
+	 * a dm event, raised by the worker as for reaching sync, so that a
+	 * waiter (dmsetup wait, the tool) sees the change without polling.
+	 */
+	if (test_and_clear_bit(VM_SYNCED, &v->flags)) {
+		set_bit(VM_EVENT, &v->flags);
+		wake = true;
 	}
+	if (wake)
+		wake_worker(v);
 }
 
 /* Spoil the copies of regions [region, region + nr).  NOTE: v->lock held. */
