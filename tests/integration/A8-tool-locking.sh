@@ -159,11 +159,15 @@ dmsetup resume lk
 expect_eq "table" "0 $len linear $(majmin $SRC) $SRC_OFF" "$(dmsetup table lk)"
 dmsetup remove lk
 
-# paused_at OUT PID: until PID, run with VMOTION_TEST_PAUSE, says it pauses
+# paused_at OUT PID: until PID, run with VMOTION_TEST_PAUSE, says it pauses.
+# OUT must not hold an earlier run's words: the background job's redirect
+# may truncate it after the first look, and a signal sent then reaches a
+# shell that ignores it (SIGINT in a script's background job), not vmotion
+# (seen: the migrate ran to the end, exit 0).  The callers remove it first.
 paused_at() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		grep -q "VMOTION_TEST_PAUSE=.*: pausing" "$1" && return 0
+		grep -q "VMOTION_TEST_PAUSE=.*: pausing" "$1" 2>/dev/null && return 0
 		kill -0 "$2" 2> /dev/null || { cat "$1"; fail "it ended before its pause"; }
 		sleep 0.1
 	done
@@ -176,6 +180,7 @@ dmsetup create a2 --table "0 $len linear $SRC $((SRC_OFF + len))"
 a1_table=$(dmsetup table a1)
 
 log "two migrations onto one destination: the second is refused"
+rm -f /tmp/a1.out
 VMOTION_TEST_PAUSE=migrate-checked vmotion migrate --no-switch a1 /dev/vdc > /tmp/a1.out 2>&1 &
 m1=$!
 paused_at /tmp/a1.out $m1
@@ -187,6 +192,7 @@ vmotion_refused a2 "$(dmsetup table a2)" 1 "/dev/vdc: the destination is in use"
 vmotion abort a1 > /dev/null
 
 log "Ctrl-C just before the table load: nothing changes"
+rm -f /tmp/a1.out
 VMOTION_TEST_PAUSE=migrate-checked env --default-signal vmotion migrate a1 /dev/vdc > /tmp/a1.out 2>&1 &
 m1=$!
 paused_at /tmp/a1.out $m1
