@@ -78,9 +78,9 @@ for target in 0 1000; do
 		sleep 0.05
 	done
 	# the window: regions synced in one second at that level
-	s1=$(vm_field pace 0) t1=$(now_ms)
+	s1=$(vm_field pace 0) t1=$(now_ms) window=
 	while [ $(($(now_ms) - t1)) -lt 1000 ]; do
-		levels+=" $(vm_field pace 18)"
+		window+=" $(vm_field pace 18)"
 		sleep 0.05
 	done
 	s2=$(vm_field pace 0) t2=$(now_ms)
@@ -88,7 +88,8 @@ for target in 0 1000; do
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended before the checks: the check needs a longer load"
 	eval "rate_$target=$(((s2 - s1) * 1000 / (t2 - t1)))"
 	eval "end_$target=$s2"
-	log "target $target: $((s2 - s1)) regions synced in $((t2 - t1)) ms at: $(vm_status pace); levels:$levels"
+	log "target $target: $((s2 - s1)) regions synced in $((t2 - t1)) ms (levels:$window) at: $(vm_status pace); levels before:$levels"
+	levels+=$window
 	# while fio writes and regions are left, the control steers: a level
 	[[ "$levels" =~ [0-6] ]] || fail "target $target: no copier level in the status under load:$levels"
 	if [ $target = 0 ]; then
@@ -109,6 +110,7 @@ for target in 0 1000; do
 done
 echo 50 > $tparam
 # shellcheck disable=SC2154 # set by eval above
+[ "$rate_0" -gt 0 ] || fail "level 0 (target 0) synced no region in its second under load: the copier is stuck"
 # level 6 at least 1.5 times as fast as level 0; where its window ran into
 # the hot regions it counted less than it copied: faster is then enough
 [ $((2 * rate_1000)) -ge $((3 * rate_0)) ] ||

@@ -36,6 +36,18 @@ expect_eq "passes of an idle copy" 1 "$(pass_of m)"
 expect_eq "regions dirtied again, idle" 0 "$(redirtied m)"
 same_range $SRC $SRC_OFF $DST $DST_OFF $len
 
+log "a tracked write that takes the device out of sync raises a dm event (dmsetup wait returns)"
+# the copier paused, so that only the write can raise it, not a new sync
+dmsetup message m 0 pause
+ev=$(event_nr m)
+! timeout 1 dmsetup wait m "$ev" || fail "an event was pending before the write (event $ev)"
+dd if=/dev/urandom of=/dev/mapper/m bs=4k count=1 seek=8 oflag=direct conv=notrunc status=none
+timeout 20 dmsetup wait m "$ev" ||
+	fail "no dm event after a tracked write unsynced the device (event $ev; now $(event_nr m)): $(vm_status m)"
+[ "$(synced_of m)" -lt $((len / 128)) ] || fail "a tracked write left every region in sync: $(vm_status m)"
+dmsetup message m 0 resume
+wait_state m synced 120
+same_range $SRC $SRC_OFF $DST $DST_OFF $len
 log "tracked writes to regions in sync go to the source alone, unsync them, and do not wait"
 # 20 synchronous 4 KiB writes (dsync: a flush each), one per region
 writes() {
@@ -48,17 +60,6 @@ writes() {
 	t1=$(date +%s%N)
 	echo $(((t1 - t0) / 1000000))
 }
-log "a tracked write that takes the device out of sync raises a dm event (dmsetup wait returns)"
-# the copier paused, so that only the write can raise it, not a new sync
-dmsetup message m 0 pause
-ev=$(dmsetup info -c --noheadings -o events m)
-dd if=/dev/urandom of=/dev/mapper/m bs=4k count=1 seek=8 oflag=direct conv=notrunc status=none
-timeout 20 dmsetup wait m "$ev" ||
-	fail "no dm event after a tracked write unsynced the device (event $ev; now $(dmsetup info -c --noheadings -o events m)): $(vm_status m)"
-[ "$(synced_of m)" -lt $((len / 128)) ] || fail "a tracked write left every region in sync: $(vm_status m)"
-dmsetup message m 0 resume
-wait_state m synced 120
-same_range $SRC $SRC_OFF $DST $DST_OFF $len
 track_ms=$(writes 0)
 [ "$(redirtied m)" -ge 20 ] || fail "20 writes to regions in sync dirtied $(redirtied m) again"
 wait_state m synced 120
