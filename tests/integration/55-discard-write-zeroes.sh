@@ -10,8 +10,8 @@ first=4096 blocks=16384		# 4 KiB blocks: fio keeps the first 16 MiB
 # ranges of DEV beyond fio's area until the migration is in sync, then 10
 # more, applying each to the expected image EXPECT; prints how many went in
 # while copying.  The migration starts at a rate that holds the copy for
-# a minute: after 30 operations (their states read) the limit goes, so that the test never
-# races the copy, however slow or fast the guest.
+# a minute: after 30 operations (their states read) the limit goes, so
+# that the test never races the copy, however slow or fast the guest.
 zero_ops() {
 	local dev=$1 expect=$2 ops=$3 n=0 during=0 after=0 off cnt
 	while [ "$after" -lt 10 ]; do

@@ -48,6 +48,7 @@ timeout 20 dmsetup wait m "$ev" ||
 dmsetup message m 0 resume
 wait_state m synced 120
 same_range $SRC $SRC_OFF $DST $DST_OFF $len
+
 log "tracked writes to regions in sync go to the source alone, unsync them, and do not wait"
 # 20 synchronous 4 KiB writes (dsync: a flush each), one per region
 writes() {
