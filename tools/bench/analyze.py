@@ -122,6 +122,24 @@ def cpu_idle(e):
     return 100.0 * (i1 - i0) / (t1 - t0) if t1 > t0 else None
 
 
+def disk_rates(e):
+    """MiB/s the source and the destination moved from start to sync, each
+    as (read + written, read, written), from their block layer statistics."""
+    if "disk_start" not in e or "disk_sync" not in e:
+        return None
+    s0, s1 = e["disk_start"], e["disk_sync"]
+    dur = (s1[0] - s0[0]) / 1000.0
+    a, b = list(map(int, s0[1].split())), list(map(int, s1[1].split()))
+    if dur <= 0 or len(a) != 4 or len(b) != 4:
+        return None
+    mib = [(y - x) / 2048.0 / dur for x, y in zip(a, b)]
+    return [(mib[0] + mib[1], mib[0], mib[1]), (mib[2] + mib[3], mib[2], mib[3])]
+
+
+def fmt_rate(r):
+    return "-" if r is None else f"{r[0]:.1f} ({r[1]:.1f} + {r[2]:.1f})"
+
+
 def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -146,7 +164,8 @@ for (system, load), e in sorted(events.items()):
         continue
     log = lat_log(f"{system}-{load}") if load != "idle" else []
     row = {"system": system, "load": load, "time": None, "during": None,
-           "baseline": None, "switch_ms": None, "switch_worst": None, "idle": cpu_idle(e)}
+           "baseline": None, "switch_ms": None, "switch_worst": None, "idle": cpu_idle(e),
+           "disks": disk_rates(e)}
     if system == "linear":
         t0, t1 = e["start"][0] + 1000, e["end"][0]
         row["during"] = stats(log, t0, t1)
@@ -220,11 +239,13 @@ w("## Migration time and foreground load")
 w("")
 w("Times in seconds; latencies in ms; IOPS during the migration are counted"
   " from the per-I/O fio log between the start of the migration and sync;"
-  " CPU idle: the guest's CPUs idle (or waiting for I/O) over the same time.")
+  " CPU idle: the guest's CPUs idle (or waiting for I/O) over the same time;"
+  " source and destination: MiB/s each disk moved over the same time, read + written"
+  " (its block layer statistics: the application's I/O and the copy's together).")
 w("")
 w("| system | load | migration time | / raw copy | IOPS during | IOPS baseline (linear) "
-  "| during / baseline | p50 | p99 | p99.9 | CPU idle % |")
-w("|---|---|---|---|---|---|---|---|---|---|---|")
+  "| during / baseline | p50 | p99 | p99.9 | CPU idle % | source MiB/s | destination MiB/s |")
+w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     if r["system"] == "linear" or r["system"].startswith(("vmotion-share-", "dm-mirror-pair-",
                                                            "vmotion-md", "vmotion-nomd",
@@ -236,7 +257,8 @@ for r in rows:
       f"{fmt(r['time'] / raw if r['time'] and raw else None, 2)} | "
       f"{fmt(d and d['iops'], 0)} | {fmt(b and b['iops'], 0)} | {fmt(ratio, 2)} | "
       f"{fmt(d and d['p50'] / 1000, 2)} | {fmt(d and d['p99'] / 1000, 2)} | "
-      f"{fmt(d and d['p999'] / 1000, 2)} | {fmt(r['idle'], 0)} |")
+      f"{fmt(d and d['p999'] / 1000, 2)} | {fmt(r['idle'], 0)} | "
+      f"{fmt_rate(r['disks'] and r['disks'][0])} | {fmt_rate(r['disks'] and r['disks'][1])} |")
 w("")
 # ---- the three systems side by side, load by load
 cmp_loads = [l for l in ["idle"] + loads
@@ -287,12 +309,13 @@ if target_rows:
       " vmotion run followed at once by dm-mirror's under the same load"
       + (f"; the default, {default_target[1]}, is the pair above" if default_target else "")
       + ". Times in seconds, p99 in ms, I/Os short in thousands; the ratios are"
-      " vmotion / dm-mirror.")
+      " vmotion / dm-mirror; source MiB/s: what the source disk moved during each"
+      " migration, read + written (vmotion, then dm-mirror).")
     w("")
     w("| copy_latency_target (%) | load | time: vmotion | dm-mirror | IOPS: vmotion | dm-mirror "
       "| p99: vmotion | dm-mirror | I/Os short: vmotion | dm-mirror | time ratio | short ratio "
-      "| p99 ratio |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "| p99 ratio | source MiB/s: vmotion | dm-mirror |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for t, load, v, m in sorted(target_rows, key=lambda x: (x[1], x[0])):
         if not (v and m):
             continue
@@ -304,7 +327,8 @@ if target_rows:
           f"{fmt(sv)} | {fmt(sm)} | "
           f"{fmt(v['time'] / m['time'] if v['time'] and m['time'] else None, 2)} | "
           f"{fmt(sv / sm if sv is not None and sm and sm > 0 else None, 2)} | "
-          f"{fmt(vd['p99'] / md_['p99'] if vd and md_ else None, 2)} |")
+          f"{fmt(vd['p99'] / md_['p99'] if vd and md_ else None, 2)} | "
+          f"{fmt_rate(v['disks'] and v['disks'][0])} | {fmt_rate(m['disks'] and m['disks'][0])} |")
     w("")
 # ---- the copier's share of a busy device (busy_copy_share)
 default_share = events.get(("vmotion", "idle"), {}).get("share")
@@ -431,12 +455,15 @@ if slow_modes:
         return float(v[1]) if v and v[1] not in ("", "nan") else None
 
     lin, _ = slow_stats("linear")
+    slow_load = events[("slow", "linear")].get("load", (0, "randwrite-4k-hot"))[1]
+    slow_desc = {"randwrite-4k-hot": "QD16, 90 % of the writes on a tenth of the device",
+                 "randwrite-4k-hotset": "QD16, every write on a tenth of the device"}
     w("## Slow destination")
     w("")
     w("The destination served over NBD from another network namespace of the guest,"
       " 75 ms of netem delay each way (a round trip of 150 ms, as across sites);"
-      " randwrite-4k-hot (QD16, 90 % of the writes on a tenth of the device) on"
-      " the source alone first, then a migration in each mode with `vmotion migrate"
+      f" {slow_load}" + (f" ({slow_desc[slow_load]})" if slow_load in slow_desc else "")
+      + " on the source alone first, then a migration in each mode with `vmotion migrate"
       " --mode`, one right after the other. Latencies are the application's writes"
       " from the start of the migration to its sync; `track` is told to mirror"
       " (`vmotion mode`) once it has run as long as `mirror` took, and its time runs"
@@ -492,7 +519,7 @@ if slow_modes:
     png = "slow-latency.png"
     gp = ["set terminal pngcairo size 1000,500 font ',10'",
           f"set output '{os.path.join(out, png)}'",
-          "set title 'randwrite-4k-hot onto a destination 150 ms away: p99 write latency per second (t = 0: migration starts)'",
+          f"set title '{slow_load} onto a destination 150 ms away: p99 write latency per second (t = 0: migration starts)'",
           "set xlabel 'seconds since the migration started'", "set ylabel 'p99 latency (ms, per 1 s)'",
           "set grid", "set key outside right top", "set logscale y"]
     mcolors = {"mirror": "#d62728", "track": "#2ca02c", "auto": "#1f77b4"}

@@ -21,6 +21,7 @@
 #   SLOW_MODES modes migrated onto DST served over NBD 150 ms away, paired
 #              (default "mirror track auto"; "" for none)
 #   SLOW_SIZE  data size in MiB of those migrations (default 256)
+#   SLOW_LOAD  the load they run under (default randwrite-4k-hotset)
 #   OUT        results directory
 #   RIG_DESC   what the disks are, for the report's header
 #
@@ -47,10 +48,16 @@ ev="$OUT/events.tsv"
 ms() { date +%s%3N; }
 # the CPUs' idle (and iowait) and total jiffies, at a migration's start and sync
 cpu_jiffies() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat; }
+# sectors read and written so far on SRC and on DST (their block layer
+# statistics: what the disks themselves were asked to move)
+disk_sectors() { cat "$src_stat" "$dst_stat" | awk '{ printf "%s%s %s", sep, $3, $7; sep = " " }'; }
 event() {
 	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(ms)" "${4:-}" >> "$ev"
 	case $3 in
-	start | sync) printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "cpu_$3" "$(ms)" "$(cpu_jiffies)" >> "$ev" ;;
+	start | sync)
+		printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "cpu_$3" "$(ms)" "$(cpu_jiffies)" >> "$ev"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "disk_$3" "$(ms)" "$(disk_sectors)" >> "$ev"
+		;;
 	esac
 }
 note() { echo "bench: $*" >&2; }
@@ -74,6 +81,9 @@ for d in "$SRC" "$DST"; do
 done
 [ "$(stat -L -c %t:%T "$SRC")" != "$(stat -L -c %t:%T "$DST")" ] ||
 	refuse "SRC and DST are the same device ($SRC, $DST)"
+# stat's major and minor are in hex
+dev_stat() { printf '/sys/dev/block/%d:%d/stat' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"; }
+src_stat=$(dev_stat "$SRC") dst_stat=$(dev_stat "$DST")
 if [ -z "${VM_GUEST:-}" ] && [ "${BENCH_DESTROY_DATA:-}" != yes ]; then
 	for d in "$SRC" "$DST"; do
 		# blkid -p: 0 found, 2 nothing found; 8 ambivalent (several
@@ -464,7 +474,7 @@ fi
 
 # Slow destination: DST served over NBD from a network namespace of this
 # machine with 75 ms of netem delay each way (a round trip of 150 ms, as
-# across sites; tests/slowdest.sh), SLOW_SIZE MiB under randwrite-4k-hot:
+# across sites; tests/slowdest.sh), SLOW_SIZE MiB under SLOW_LOAD:
 # linear on the source alone (the baseline), then a migration in each mode
 # with the tool, one right after the other.  mode track does not converge
 # under this load: once it has run as long as mirror took (at least 10 s)
@@ -480,7 +490,7 @@ slow_run() {
 	local mode=$1 w0 pid t0 limit
 	note "slow destination: mode $mode"
 	dmsetup create bvm --table "0 $slen linear $SRC 0"
-	SIZE=$SLOW_SIZE start_load "slow-$mode" randwrite-4k-hot /dev/mapper/bvm 3600
+	SIZE=$SLOW_SIZE start_load "slow-$mode" "$SLOW_LOAD" /dev/mapper/bvm 3600
 	sleep 2
 	w0=$(nbd_written)
 	t0=$(ms)
@@ -518,6 +528,7 @@ slow_run() {
 }
 SLOW_MODES=${SLOW_MODES-mirror track auto}
 SLOW_SIZE=${SLOW_SIZE:-256}
+SLOW_LOAD=${SLOW_LOAD:-randwrite-4k-hotset}
 slen=$((SLOW_SIZE * 2048))
 if [ -n "$SLOW_MODES" ]; then
 	# shellcheck source=../../tests/slowdest.sh
@@ -527,8 +538,9 @@ if [ -n "$SLOW_MODES" ]; then
 	NBD_STARTED=1
 	note "slow destination: the load on the source alone"
 	dmsetup create bvm --table "0 $slen linear $SRC 0"
-	SIZE=$SLOW_SIZE start_load slow-linear randwrite-4k-hot /dev/mapper/bvm 3600
+	SIZE=$SLOW_SIZE start_load slow-linear "$SLOW_LOAD" /dev/mapper/bvm 3600
 	event slow linear start
+	event slow linear load "$SLOW_LOAD"
 	sleep "$RUNTIME"
 	stop_load
 	event slow linear end
