@@ -79,11 +79,15 @@ for d in "$SRC" "$DST"; do
 	python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))' "$d" 2>/dev/null ||
 		refuse "$d: in use (mounted, swap, or held by device-mapper, md or LVM)"
 done
-[ "$(stat -L -c %t:%T "$SRC")" != "$(stat -L -c %t:%T "$DST")" ] ||
-	refuse "SRC and DST are the same device ($SRC, $DST)"
-# stat's major and minor are in hex
-dev_stat() { printf '/sys/dev/block/%d:%d/stat' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"; }
+# each disk's block layer statistics, by its major and minor (stat prints
+# them in hex): one path for one device
+dev_stat() {
+	local maj min
+	read -r maj min < <(stat -L -c '%t %T' "$1")
+	printf '/sys/dev/block/%d:%d/stat' "0x$maj" "0x$min"
+}
 src_stat=$(dev_stat "$SRC") dst_stat=$(dev_stat "$DST")
+[ "$src_stat" != "$dst_stat" ] || refuse "SRC and DST are the same device ($SRC, $DST)"
 if [ -z "${VM_GUEST:-}" ] && [ "${BENCH_DESTROY_DATA:-}" != yes ]; then
 	for d in "$SRC" "$DST"; do
 		# blkid -p: 0 found, 2 nothing found; 8 ambivalent (several

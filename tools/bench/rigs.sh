@@ -18,12 +18,12 @@
 # and loads (below).  Every rig runs the three loads the goals are measured
 # under (LOADS: bench.sh's default runs all six) and pairs
 # copy_latency_target 0 (the copier of earlier versions) with dm-mirror
-# (TARGETS, default 0 here);
-# null_blk also 200 and 1000 (about unthrottled): what the copier's target
-# buys in time against the application's p99 on disks that saturate.  The
-# sections that measure the target's features (busy_copy_share, none by
-# default here; metadata, thin and slow destinations, the last at 64 MiB)
-# run on the virtio rig alone.  The baseline runs 10 s (RUNTIME).
+# (TARGETS, default 0 here; null_blk also 200 and 1000, about unthrottled:
+# what the copier's target buys in time against the application's p99 on
+# disks that saturate).  The sections that measure the target's features
+# (busy_copy_share, none by default here; metadata, thin and slow
+# destinations, the last at 64 MiB) run on the virtio rig alone.  The
+# baseline runs 10 s (RUNTIME).
 # NULLB_MBPS (default 24) and NULLB_LAT_US (default 500) set the null_blk
 # disks' bandwidth (MiB/s, reads and writes together) and completion
 # latency.
