@@ -269,12 +269,13 @@ enum vm_pace_phase {
 };
 
 /*
- * Per CPU: application bios mapped; ended without an error, and their
- * latencies summed in microseconds (unsigned long: read whole, and a
- * difference survives wrapping)
+ * Per CPU: application bios mapped; ended in all (@done); ended without an
+ * error, and their latencies summed in microseconds (unsigned long: read
+ * whole, and a difference survives wrapping)
  */
 struct vm_app_io {
 	unsigned long mapped;
+	unsigned long done;
 	unsigned long ended;
 	unsigned long lat_us;
 };
@@ -468,10 +469,33 @@ static void wake_worker(struct vmotion *v)
 	mod_delayed_work(v->wq, &v->worker, 0);
 }
 
-/* The application has done I/O in the last BUSY_WINDOW. */
+/*
+ * Application bios mapped and not ended: its queue depth on the device.
+ * Read without synchronisation: a bio that ends on another CPU than it
+ * was mapped on may be counted ended and not mapped for a moment.
+ */
+static long app_in_flight(struct vmotion *v)
+{
+	unsigned long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct vm_app_io *io = per_cpu_ptr(v->app_io, cpu);
+
+		n += READ_ONCE(io->mapped) - READ_ONCE(io->done);
+	}
+	return (long)n;
+}
+
+/*
+ * The application has done I/O in the last BUSY_WINDOW, or waits for some:
+ * writes held for a copy map nothing new, and a device whose application
+ * the copier holds up must not look idle to it.
+ */
 static bool vm_busy(struct vmotion *v)
 {
-	return time_before(jiffies, READ_ONCE(v->last_io) + BUSY_WINDOW);
+	return time_before(jiffies, READ_ONCE(v->last_io) + BUSY_WINDOW) ||
+	       app_in_flight(v) > 0;
 }
 
 /*
@@ -2260,6 +2284,7 @@ static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
 	if (counts)
 		atomic_inc(&v->source_errors);
 	vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
+	this_cpu_inc(v->app_io->done);
 	/* the latency the application sees, for pace_control() */
 	if (!*error && (bio_op(bio) == REQ_OP_READ ||
 			(bio_op(bio) == REQ_OP_WRITE &&
@@ -2410,6 +2435,12 @@ static void vmotion_resume(struct dm_target *ti)
 	spin_unlock_irq(&v->lock);
 	v->rate_next_ns = 0;
 	v->pace_start_ns = 0;
+	/*
+	 * Busy for a BUSY_WINDOW: I/O that waited for the resume is mapped
+	 * after the worker's first run, which must not take the disks for
+	 * an idle device's copies under it.
+	 */
+	WRITE_ONCE(v->last_io, jiffies);
 	clear_bit(VM_POSTSUSPENDED, &v->flags);
 	wake_worker(v);
 }

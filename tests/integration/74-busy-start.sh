@@ -1,0 +1,65 @@
+#!/bin/bash
+# A migration started under load on disks that are the limit (null_blk, 24 MiB/s and 500 µs a request) never stalls the application: in every quarter second from the table load to sync it completes at least a twentieth of what it did a quarter second on linear before (writes held for a copy map nothing new, and the copier took the device for idle: half a second of 0-18 I/Os a quarter second against 1,200-1,400; since, at least 160); bytes equal after sync, fio verifies.
+. "$(dirname "$0")/../lib.sh"
+. "$REPO/tools/bench/nullb.sh"
+load_vmotion
+
+NULLB_MBPS=24 NULLB_LAT_US=500
+FIO_PID=
+cleanup() {
+	[ -z "$FIO_PID" ] || pkill -INT -P "$FIO_PID" fio 2>/dev/null || true
+	wait 2>/dev/null || true
+	dmsetup remove bs 2>/dev/null || true
+	nullb_remove
+}
+trap cleanup EXIT
+modprobe null_blk nr_devices=0
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+nullb_remove
+nullb_create nullb0 64
+nullb_create nullb1 64
+len=$((64 * 2048))
+fill /dev/nullb0 0 $len 74
+dmsetup create bs --table "0 $len linear /dev/nullb0 0"
+
+# every I/O's completion, in ms since the epoch (fio's clock and date's)
+rm -f /tmp/bs-lat_*.log
+fio_start=$(date +%s%3N)
+fio_verify bs /dev/mapper/bs 64M 4k --do_verify=0 --time_based --runtime=600 \
+	--write_lat_log=/tmp/bs-lat --log_unix_epoch=1 &
+FIO_PID=$!
+sleep 5
+t0=$(date +%s%3N)
+dmsetup reload bs --table "0 $len vmotion /dev/nullb0 0 /dev/nullb1 0 128"
+dmsetup resume bs
+wait_state bs synced 300
+t1=$(date +%s%3N)
+# (fio_verify's subshell waits for fio: the signal goes to fio)
+pkill -INT -P "$FIO_PID" fio
+wait "$FIO_PID" || true
+FIO_PID=
+fio_ok bs
+log "migrated in $((t1 - t0)) ms under load: $(vm_status bs)"
+same_range /dev/nullb0 0 /dev/nullb1 0 $len
+
+# I/Os completed in each quarter second: on linear (from a second after
+# fio started to the load) and during the migration (whole quarters only)
+[ -s /tmp/bs-lat_clat.1.log ] || fail "fio wrote no completion log"
+# (times from fio's start: mawk makes keys of big numbers with %.6g)
+awk -F', *' -v f=1000 -v t0=$((t0 - fio_start)) -v t1=$((t1 - fio_start)) -v s="$fio_start" '
+	{ c[int(($1 - s) / 250)]++ }
+	END {
+		for (q = int(f / 250); (q + 1) * 250 <= t0; q++)
+			print "linear", c[q] + 0
+		for (q = int(t0 / 250) + 1; (q + 1) * 250 <= t1; q++)
+			print "vmotion", c[q] + 0, q * 250 - t0
+	}' /tmp/bs-lat_clat.1.log > /tmp/bs-quarters
+base=$(awk '$1 == "linear" { print $2 }' /tmp/bs-quarters | sort -n |
+	awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }')
+n=$(grep -c '^vmotion ' /tmp/bs-quarters || true)
+[ "$base" -ge 100 ] || fail "linear completed only $base I/Os a quarter second: the load did not run"
+[ "$n" -ge 4 ] || fail "the migration lasted $n whole quarter seconds: too short to tell"
+read -r low lowat < <(awk '$1 == "vmotion" { print $2, $3 }' /tmp/bs-quarters | sort -n | head -1)
+log "I/Os a quarter second: $base on linear (median), at least $low during the migration (at $lowat ms of $n quarters; the least five: $(awk '$1 == "vmotion" { print $2 }' /tmp/bs-quarters | sort -n | head -5 | xargs))"
+[ $((low * 20)) -ge "$base" ] ||
+	fail "the application stalled: $low I/Os in the quarter second at $lowat ms of the migration, against $base on linear"
