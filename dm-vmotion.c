@@ -37,7 +37,8 @@
 
 /*
  * Copies registered at a time: MAX_COPIES when the device is idle (no
- * application I/O in the last BUSY_WINDOW).  While it is busy, the copier's
+ * application bio mapped in the last BUSY_WINDOW, none in flight, not just
+ * resumed: vm_busy()).  While it is busy, the copier's
  * level (copies in flight, their size, a rest after each) follows the
  * application's latency: see pace_control().  After a copy that the
  * application's I/O competed with, the copier also rests so that it keeps
@@ -398,7 +399,10 @@ struct vmotion {
 	 */
 	u64 rest_until_ns;
 	struct hrtimer rest_timer;
-	/* jiffies of the last application bio; written without a lock */
+	/*
+	 * jiffies of the last application bio mapped, or of the resume;
+	 * written without a lock
+	 */
 	unsigned long last_io;
 	/* Application bios mapped and ended, per CPU: see app_bios() */
 	struct vm_app_io __percpu *app_io;

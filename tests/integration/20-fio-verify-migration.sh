@@ -3,7 +3,7 @@
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 
-len=$((128 * 2048))
+len=$((64 * 2048))
 for case in "8 4k" "8 64k" "1024 4k" "1024 64k"; do
 	set -- $case
 	region=$1 bs=$2
@@ -12,7 +12,7 @@ for case in "8 4k" "8 64k" "1024 4k" "1024 64k"; do
 	fill $SRC $SRC_OFF $len 3
 	# slow enough that fio runs while regions are being copied
 	start_migration mig $len "$region" rate 4096
-	fio_verify "r$region-$bs" /dev/mapper/mig 128M "$bs" &
+	fio_verify "r$region-$bs" /dev/mapper/mig 64M "$bs" &
 	fio_pid=$!
 	sleep 2
 	expect_eq "state during fio" copying "$(vm_state mig)"
