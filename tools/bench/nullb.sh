@@ -2,9 +2,13 @@
 # null_blk disks that saturate before the CPU does, for the bench's null_blk
 # rig (tools/bench/rigs.sh) and the integration scenarios that need one:
 # sourced.  NULLB_MBPS (MiB/s, reads and writes together) and NULLB_LAT_US
-# (each request's completion latency) must be set; null_blk must be loaded
-# (modprobe null_blk nr_devices=0) and configfs mounted.
+# (each request's completion latency) must be set when a device is made.
 nullb_dir=/sys/kernel/config/nullb
+# nullb_load: null_blk loaded without devices of its own, configfs mounted
+nullb_load() {
+	modprobe null_blk nr_devices=0
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+}
 # nullb_create NAME MIB: a memory-backed null_blk device /dev/NAME (the
 # configfs item's name)
 nullb_create() {

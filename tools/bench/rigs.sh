@@ -54,8 +54,7 @@ for rig in $RIGS; do
 	null_blk)
 		size=64 loads=$goal_loads targets="0 200 1000"
 		desc="null_blk in the guest's memory, $NULLB_MBPS MiB/s and ${NULLB_LAT_US} µs a request each (the disks, not the CPU, are the limit)"
-		modprobe null_blk nr_devices=0
-		mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+		nullb_load
 		trap nullb_remove EXIT
 		nullb_remove
 		# devices the module made itself (built in, or loaded before)
