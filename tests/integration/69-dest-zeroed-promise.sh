@@ -1,5 +1,5 @@
 #!/bin/bash
-# dest_zeroed holds only while nothing wrote the destination: a mirrored write that reaches past a copy's progress between two chunks, then zeroes written past it, leave the destination equal to the source; the table prints skip_zeroes once resumed (dest_zeroed only while loaded and not yet resumed), so reloading the printed line never promises zeroes again; metadata that records an earlier start turns dest_zeroed off, with a log line. Plain disks: runs on the debug kernel.
+# dest_zeroed holds only while nothing wrote the destination: a mirrored write that reaches past a copy's progress between two chunks, then zeroes written past it, leave the destination equal to the source; the table prints skip_zeroes once resumed (dest_zeroed only while loaded and not yet resumed), so reloading the printed line never promises zeroes again; metadata that records an earlier start turns dest_zeroed off, with a log line. Plain disks.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 va=$(majmin $SRC) vb=$(majmin $DST)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Modes mirror, track and auto onto a slow destination (dm-delay, writes and flushes 75 ms): bad modes refused, naming them; tracked writes do not wait for the destination; track alone does not converge under a hot load, auto does; live mode changes under verified writes; a destination failure while tracking; bytes equal. Runs on the debug kernel.
+# Modes mirror, track and auto onto a slow destination (dm-delay, writes and flushes 75 ms): bad modes refused, naming them; tracked writes do not wait for the destination; track alone does not converge under a hot load, auto does; live mode changes under verified writes; a destination failure while tracking; bytes equal.
 . "$(dirname "$0")/../lib.sh"
 load_vmotion
 modprobe dm-delay
