@@ -58,7 +58,9 @@
  * PACE_PROBE_EVERY periods (a probe: one period while the copies in flight
  * drain, one to measure).  Within copy_latency_target
  * percent of the baseline the copier goes up a level, above it down to
- * half its level.  Without a baseline it goes no higher than
+ * half its level; down to half as well at the end of a period, however
+ * few I/Os ended in it, if bios in flight have waited longer than the
+ * target allows (pace_stalled()).  Without a baseline it goes no higher than
  * PACE_START_LEVEL.
  */
 #define PACE_PERIOD_NS		(100 * NSEC_PER_MSEC)
@@ -270,13 +272,16 @@ enum vm_pace_phase {
 };
 
 /*
- * Per CPU: application bios mapped; ended in all (@done); ended without an
+ * Per CPU: application bios mapped; ended in all (@done); reads and writes
+ * with data mapped (@timed) and ended (@timed_done); those ended without an
  * error, and their latencies summed in microseconds (unsigned long: read
  * whole, and a difference survives wrapping)
  */
 struct vm_app_io {
 	unsigned long mapped;
 	unsigned long done;
+	unsigned long timed;
+	unsigned long timed_done;
 	unsigned long ended;
 	unsigned long lat_us;
 };
@@ -421,6 +426,16 @@ struct vmotion {
 	unsigned long pace_lat_us;
 	unsigned long pace_base_us;
 	u64 pace_base_ns;
+	/*
+	 * @pace_measuring: the baseline is being measured (read by
+	 * vmotion_end_io()).  @pace_done_ns: when the worker last saw an
+	 * application bio end (or the control start), @pace_waiting the bios
+	 * in flight then, @pace_done the number ended then.
+	 */
+	bool pace_measuring;
+	u64 pace_done_ns;
+	long pace_waiting;
+	unsigned long pace_done;
 
 	atomic64_t copied_sectors;
 	atomic64_t zero_sectors;	/* copied without writing data */
@@ -437,7 +452,7 @@ struct vmotion {
 	struct vm_copy copy_pool[MAX_COPIES];
 };
 
-/* Bits of vm_bio->flags (writes) */
+/* Bits of vm_bio->flags (VB_TIMED for every bio, the rest for writes) */
 enum {
 	VB_TRACKED,	/* in v->writes */
 	VB_FULL,	/* covers a whole unsynced region: syncs it if it succeeds */
@@ -446,9 +461,13 @@ enum {
 	VB_UNCOUNTED,	/* mapped while a chunk of its region waited, not
 			 * counted by it (tracking)
 			 */
+	VB_HELD,	/* held until a copy's chunk ended */
+	VB_TIMED,	/* a read or a write with data (not a flush, discard
+			 * or write-zeroes): its latency counts
+			 */
 };
 
-/* Per-bio data: @start_ns for every bio, the rest for writes only */
+/* Per-bio data: @start_ns and @flags for every bio, the rest for writes only */
 struct vm_bio {
 	struct vmotion *v;
 	u64 start_ns;		/* when the target was given it */
@@ -907,7 +926,8 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 	bool discard = bio_op(bio) == REQ_OP_DISCARD;
 
 	vb->v = v;
-	vb->flags = 0;
+	/* mapped again after a hold: that it was held stays */
+	vb->flags &= BIT(VB_HELD) | BIT(VB_TIMED);
 
 	if (!bio_sectors(bio)) {
 		/*
@@ -942,6 +962,7 @@ static int map_write(struct vmotion *v, struct bio *bio, bool may_wait)
 	}
 
 	if (c && vb->end > c->pos && c->state != COPY_RESTING && !tracking) {
+		set_bit(VB_HELD, &vb->flags);
 		bio_list_add(&c->deferred, bio);
 		spin_unlock_irqrestore(&v->lock, flags);
 		atomic64_inc(&v->held_writes);
@@ -1412,6 +1433,7 @@ static void pace_period(struct vmotion *v, enum vm_pace_phase phase, u64 now,
 	v->pace_start_ns = now;
 	v->pace_ios = ios;
 	v->pace_lat_us = lat_us;
+	WRITE_ONCE(v->pace_measuring, phase == PACE_MEASURE);
 }
 
 /* Copies registered and not resting between chunks. */
@@ -1429,6 +1451,53 @@ static unsigned int active_copies(struct vmotion *v)
 }
 
 /*
+ * Worker-only.  How long the application's reads and writes must have
+ * waited for a stall: longer than the target allows, and than a period.
+ */
+static u64 pace_stall_ns(struct vmotion *v, unsigned int target)
+{
+	return max_t(u64, (u64)v->pace_base_us * (100 + target) *
+			  (NSEC_PER_USEC / 100), PACE_PERIOD_NS);
+}
+
+/*
+ * Worker-only.  Watch the application's reads and writes: whenever one has
+ * ended since the last look (or the control starts, or some are in flight
+ * after none were), note the time and how many are in flight.  Until the
+ * next one ends, those have waited at least as long as it is since.
+ */
+static void pace_watch(struct vmotion *v, u64 now, bool start)
+{
+	unsigned long timed = 0, done = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct vm_app_io *io = per_cpu_ptr(v->app_io, cpu);
+
+		timed += READ_ONCE(io->timed);
+		done += READ_ONCE(io->timed_done);
+	}
+	if (start || done != v->pace_done ||
+	    (v->pace_waiting <= 0 && (long)(timed - done) > 0)) {
+		v->pace_done = done;
+		v->pace_done_ns = now;
+		v->pace_waiting = (long)(timed - done);
+	}
+}
+
+/*
+ * Worker-only.  A stall: reads or writes that were in flight when the
+ * worker last saw one end are still waiting, longer than pace_stall_ns()
+ * (a lower bound on their latency, however few ended in the period).
+ * Without a baseline, or at level 0, nothing to tell.
+ */
+static bool pace_stalled(struct vmotion *v, u64 now, unsigned int target)
+{
+	return v->pace_base_us && v->pace_level && v->pace_waiting > 0 &&
+	       now - v->pace_done_ns > pace_stall_ns(v, target);
+}
+
+/*
  * Worker-only.  The latency control, while the device is busy and the copy
  * is mirrored (the control law is in Documentation/dm-vmotion.rst).
  * Returns the time until which the copier holds its copies for a probe, or
@@ -1440,7 +1509,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 	unsigned int level = v->pace_level, top = PACE_TOP_LEVEL;
 	unsigned long ios, lat_us, d_ios, mean;
 	u64 end = v->pace_start_ns + PACE_PERIOD_NS;
-	bool long_enough;
+	bool long_enough, stalled;
 
 	if (!busy || vm_paced(v) || !target) {
 		if (!target)
@@ -1449,6 +1518,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		return 0;
 	}
 	app_ended(v, &ios, &lat_us);
+	pace_watch(v, now, !v->pace_start_ns);
 	if (!v->pace_start_ns) {
 		/*
 		 * Busy again: the copier goes on at its level (without a
@@ -1499,12 +1569,15 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		v->pace_left = PACE_PROBE_EVERY;
 		break;
 	case PACE_CONTROL:
-		if (d_ios < PACE_MIN_IOS && !long_enough)
+		stalled = pace_stalled(v, now, target);
+		if (d_ios < PACE_MIN_IOS && !long_enough && !stalled)
 			return 0;
 		if (!v->pace_base_us)
 			top = PACE_START_LEVEL;
-		/* too little I/O to tell even so: the level holds */
-		if (d_ios >= PACE_MIN_IOS) {
+		/* too few I/Os, none waiting long: the level holds */
+		if (stalled) {
+			level /= 2;
+		} else if (d_ios >= PACE_MIN_IOS) {
 			if (!v->pace_base_us ||
 			    mean * 100 <= v->pace_base_us * (100 + target))
 				level++;
@@ -1520,6 +1593,31 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 	}
 	pace_period(v, PACE_CONTROL, now, ios, lat_us);
 	return 0;
+}
+
+/*
+ * Worker-only.  No chunk can start, copies are in flight (so no rest and
+ * no probe's hold has the timer): the worker looks again when the control
+ * period ends, or, if it ran on for want of I/Os, when those in flight
+ * would be stalled or the period ends at the latest; so that a stall is
+ * seen even if the copies are stuck as well.
+ */
+static void pace_wake(struct vmotion *v, u64 now)
+{
+	unsigned int target = READ_ONCE(copy_latency_target);
+	u64 at = v->pace_start_ns + PACE_PERIOD_NS;
+
+	if (!v->pace_start_ns || v->pace_phase != PACE_CONTROL)
+		return;
+	if (now >= at) {
+		at = v->pace_start_ns + PACE_MAX_PERIODS * PACE_PERIOD_NS;
+		/* (where pace_stalled() can tell) */
+		if (v->pace_waiting > 0 && v->pace_base_us && v->pace_level)
+			at = min(at, v->pace_done_ns +
+				     pace_stall_ns(v, target) + 1);
+		at = max(at, now + PACE_PERIOD_NS / 10);
+	}
+	hrtimer_start(&v->rest_timer, ns_to_ktime(at - now), HRTIMER_MODE_REL);
 }
 
 /* Most sectors a chunk moves: 1/8 s of the rate, whole logical blocks. */
@@ -1701,7 +1799,8 @@ static int __next_region(struct vmotion *v, unsigned long *region)
  *
  * Returns the copy; ERR_PTR(-EAGAIN) with *@rest_ns set when the copier
  * rests for a busy device; ERR_PTR(-EINPROGRESS) when a search window held
- * nothing (call again); ERR_PTR(-ENOENT) when nothing can start now.
+ * nothing (call again); ERR_PTR(-EBUSY) when as many chunks are in flight
+ * as may be; ERR_PTR(-ENOENT) when nothing else can start now.
  */
 static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 				  sector_t max_chunk, bool *ready, u64 *rest_ns)
@@ -1731,8 +1830,10 @@ static struct vm_copy *next_chunk(struct vmotion *v, bool busy, u64 now,
 		else if (!resting)
 			resting = c;
 	}
-	if (active >= max_copies(v, busy))
-		goto none;
+	if (active >= max_copies(v, busy)) {
+		spin_unlock_irq(&v->lock);
+		return ERR_PTR(-EBUSY);
+	}
 	c = resting;
 	if (c)
 		goto chunk;
@@ -1845,8 +1946,12 @@ static void do_copies(struct vmotion *v)
 				      HRTIMER_MODE_REL);
 			break;
 		}
-		if (IS_ERR(c))
+		if (IS_ERR(c)) {
+			if (PTR_ERR(c) == -EBUSY ||
+			    (READ_ONCE(v->nr_copies) && may_copy(v)))
+				pace_wake(v, now);
 			break;
+		}
 
 		if (rate) {
 			u64 bytes = (u64)(c->chunk_end - c->pos) << SECTOR_SHIFT;
@@ -2255,6 +2360,11 @@ static int vmotion_map(struct dm_target *ti, struct bio *bio)
 		WRITE_ONCE(v->last_io, now);
 	this_cpu_inc(v->app_io->mapped);
 	vb->start_ns = ktime_get_ns();
+	vb->flags = 0;
+	if (op == REQ_OP_READ || (op == REQ_OP_WRITE && bio_sectors(bio))) {
+		__set_bit(VB_TIMED, &vb->flags);
+		this_cpu_inc(v->app_io->timed);
+	}
 
 	if (!op_is_write(op)) {
 		remap_to_source(v, bio);
@@ -2289,10 +2399,15 @@ static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
 		atomic_inc(&v->source_errors);
 	vb = dm_per_bio_data(bio, sizeof(struct vm_bio));
 	this_cpu_inc(v->app_io->done);
-	/* the latency the application sees, for pace_control() */
-	if (!*error && (bio_op(bio) == REQ_OP_READ ||
-			(bio_op(bio) == REQ_OP_WRITE &&
-			 !test_bit(VB_EMPTY_FLUSH, &vb->flags)))) {
+	/*
+	 * The latency the application sees, for pace_control(); not in the
+	 * baseline, a write held for a copy that ended while the probe
+	 * drained the copies (its wait is the copier's cost).
+	 */
+	if (test_bit(VB_TIMED, &vb->flags))
+		this_cpu_inc(v->app_io->timed_done);
+	if (!*error && test_bit(VB_TIMED, &vb->flags) &&
+	    !(test_bit(VB_HELD, &vb->flags) && READ_ONCE(v->pace_measuring))) {
 		this_cpu_inc(v->app_io->ended);
 		this_cpu_add(v->app_io->lat_us,
 			     div_u64(ktime_get_ns() - vb->start_ns, NSEC_PER_USEC));
