@@ -60,7 +60,7 @@
  * percent of the baseline the copier goes up a level, above it down to
  * half its level; down to half as well at the end of a period, however
  * few I/Os ended in it, if bios in flight have waited longer than the
- * target allows (pace_stalled()).  Without a baseline it goes no higher than
+ * target allows (pace_stall_at()).  Without a baseline it goes no higher than
  * PACE_START_LEVEL.
  */
 #define PACE_PERIOD_NS		(100 * NSEC_PER_MSEC)
@@ -535,19 +535,21 @@ static unsigned long app_bios(struct vmotion *v)
 	return n;
 }
 
-/* Application bios ended so far, and their latencies summed (us). */
-static void app_ended(struct vmotion *v, unsigned long *ended,
-		      unsigned long *lat_us)
+/* The application's counts so far, summed over the CPUs, into @sum. */
+static void app_sum(struct vmotion *v, struct vm_app_io *sum)
 {
 	int cpu;
 
-	*ended = 0;
-	*lat_us = 0;
+	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
 		struct vm_app_io *io = per_cpu_ptr(v->app_io, cpu);
 
-		*ended += READ_ONCE(io->ended);
-		*lat_us += READ_ONCE(io->lat_us);
+		sum->mapped += READ_ONCE(io->mapped);
+		sum->done += READ_ONCE(io->done);
+		sum->timed += READ_ONCE(io->timed);
+		sum->timed_done += READ_ONCE(io->timed_done);
+		sum->ended += READ_ONCE(io->ended);
+		sum->lat_us += READ_ONCE(io->lat_us);
 	}
 }
 
@@ -1466,17 +1468,11 @@ static u64 pace_stall_ns(struct vmotion *v, unsigned int target)
  * after none were), note the time and how many are in flight.  Until the
  * next one ends, those have waited at least as long as it is since.
  */
-static void pace_watch(struct vmotion *v, u64 now, bool start)
+static void pace_watch(struct vmotion *v, const struct vm_app_io *sum,
+		       u64 now, bool start)
 {
-	unsigned long timed = 0, done = 0;
-	int cpu;
+	unsigned long timed = sum->timed, done = sum->timed_done;
 
-	for_each_possible_cpu(cpu) {
-		struct vm_app_io *io = per_cpu_ptr(v->app_io, cpu);
-
-		timed += READ_ONCE(io->timed);
-		done += READ_ONCE(io->timed_done);
-	}
 	if (start || done != v->pace_done ||
 	    (v->pace_waiting <= 0 && (long)(timed - done) > 0)) {
 		v->pace_done = done;
@@ -1486,15 +1482,17 @@ static void pace_watch(struct vmotion *v, u64 now, bool start)
 }
 
 /*
- * Worker-only.  A stall: reads or writes that were in flight when the
- * worker last saw one end are still waiting, longer than pace_stall_ns()
- * (a lower bound on their latency, however few ended in the period).
- * Without a baseline, or at level 0, nothing to tell.
+ * Worker-only.  When a stall begins (its first ns): reads or writes that
+ * were in flight when the worker last saw one end, still waiting then,
+ * have waited longer than pace_stall_ns() (a lower bound on their latency,
+ * however few ended in the period).  U64_MAX without any in flight,
+ * without a baseline, or at level 0: nothing to tell.
  */
-static bool pace_stalled(struct vmotion *v, u64 now, unsigned int target)
+static u64 pace_stall_at(struct vmotion *v, unsigned int target)
 {
-	return v->pace_base_us && v->pace_level && v->pace_waiting > 0 &&
-	       now - v->pace_done_ns > pace_stall_ns(v, target);
+	if (!v->pace_base_us || !v->pace_level || v->pace_waiting <= 0)
+		return U64_MAX;
+	return v->pace_done_ns + pace_stall_ns(v, target) + 1;
 }
 
 /*
@@ -1508,6 +1506,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 	unsigned int target = READ_ONCE(copy_latency_target);
 	unsigned int level = v->pace_level, top = PACE_TOP_LEVEL;
 	unsigned long ios, lat_us, d_ios, mean;
+	struct vm_app_io sum;
 	u64 end = v->pace_start_ns + PACE_PERIOD_NS;
 	bool long_enough, stalled;
 
@@ -1517,8 +1516,10 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		v->pace_start_ns = 0;
 		return 0;
 	}
-	app_ended(v, &ios, &lat_us);
-	pace_watch(v, now, !v->pace_start_ns);
+	app_sum(v, &sum);
+	ios = sum.ended;
+	lat_us = sum.lat_us;
+	pace_watch(v, &sum, now, !v->pace_start_ns);
 	if (!v->pace_start_ns) {
 		/*
 		 * Busy again: the copier goes on at its level (without a
@@ -1569,7 +1570,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		v->pace_left = PACE_PROBE_EVERY;
 		break;
 	case PACE_CONTROL:
-		stalled = pace_stalled(v, now, target);
+		stalled = now >= pace_stall_at(v, target);
 		if (d_ios < PACE_MIN_IOS && !long_enough && !stalled)
 			return 0;
 		if (!v->pace_base_us)
@@ -1610,11 +1611,8 @@ static void pace_wake(struct vmotion *v, u64 now)
 	if (!v->pace_start_ns || v->pace_phase != PACE_CONTROL)
 		return;
 	if (now >= at) {
-		at = v->pace_start_ns + PACE_MAX_PERIODS * PACE_PERIOD_NS;
-		/* (where pace_stalled() can tell) */
-		if (v->pace_waiting > 0 && v->pace_base_us && v->pace_level)
-			at = min(at, v->pace_done_ns +
-				     pace_stall_ns(v, target) + 1);
+		at = min(v->pace_start_ns + PACE_MAX_PERIODS * PACE_PERIOD_NS,
+			 pace_stall_at(v, target));
 		at = max(at, now + PACE_PERIOD_NS / 10);
 	}
 	hrtimer_start(&v->rest_timer, ns_to_ktime(at - now), HRTIMER_MODE_REL);

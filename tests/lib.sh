@@ -274,6 +274,23 @@ majmin() {
 	printf '%d:%d\n' "0x$(stat -c %t "$d")" "0x$(stat -c %T "$d")"
 }
 
+# dev_writes DEV: the writes DEV has completed (field 5 of its stat)
+dev_writes() {
+	awk '{ print $5 }' "/sys/dev/block/$(majmin "$1")/stat"
+}
+
+# wait_writing DEV N0: a load started in the background is writing to DEV:
+# more than 200 writes completed past N0 (dev_writes before the start)
+# within 60 s (a load starts slowly on a debug kernel), or fail.
+wait_writing() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ "$(dev_writes "$1")" -gt $(($2 + 200)) ] && return 0
+		sleep 0.1
+	done
+	fail "the load did not start writing to $1"
+}
+
 # ambivalent DEV: two filesystem signatures on DEV (ext4, and a squashfs
 # superblock in the first sector, which ext4 leaves alone): libblkid's
 # safe probe says "ambivalent", blkid -p exits 8

@@ -28,18 +28,12 @@ echo 100 > $param
 # device DEV (of LEN sectors) first, then the vmotion table: the copier
 # never sees an idle device.  Sets fio_pid.
 migrate_under_fio() {
-	local name=$1 dev=$2 mlen=$3 size=$4 stat i n0
+	local name=$1 dev=$2 mlen=$3 size=$4 n0
 	shift 4
-	stat=/sys/dev/block/$(majmin /dev/mapper/$dev)/stat
-	n0=$(awk '{ print $5 }' "$stat")
+	n0=$(dev_writes /dev/mapper/$dev)
 	fio_verify "$name" /dev/mapper/$dev "$size" 4k "$@" &
 	fio_pid=$!
-	# fio is writing (it starts slowly on a debug kernel)
-	for ((i = 0; i < 600; i++)); do
-		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break
-		sleep 0.1
-	done
-	[ $i -lt 600 ] || fail "fio did not start writing to /dev/mapper/$dev"
+	wait_writing /dev/mapper/$dev "$n0"
 	dmsetup reload $dev --table "0 $mlen vmotion $SRC $SRC_OFF $DST $DST_OFF 1024"
 	dmsetup resume $dev
 }

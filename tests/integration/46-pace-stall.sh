@@ -40,15 +40,10 @@ for feats in "" "3 metadata $MD $MD_OFF"; do
 		sleep 0.1
 	done
 	[ $i -lt 600 ] || fail "the first 64 regions were not in sync in 60 s: $(vm_status stall)"
-	stat=/sys/dev/block/$(majmin /dev/mapper/stall)/stat
-	n0=$(awk '{ print $5 }' "$stat")
+	n0=$(dev_writes /dev/mapper/stall)
 	fio_verify stall /dev/mapper/stall 32M 4k --time_based --runtime=300 &
 	FIO_PID=$!
-	for ((i = 0; i < 600; i++)); do
-		[ "$(awk '{ print $5 }' "$stat")" -gt $((n0 + 200)) ] && break
-		sleep 0.1
-	done
-	[ $i -lt 600 ] || fail "fio did not start writing to /dev/mapper/stall"
+	wait_writing /dev/mapper/stall "$n0"
 
 	# level 6 (status field 18) with a baseline (19), 20 s at most
 	t0=$(now_ms) levels=
@@ -67,7 +62,7 @@ for feats in "" "3 metadata $MD $MD_OFF"; do
 	dmsetup suspend slowdst
 	dmsetup load slowdst --table "0 $len delay $DST $DST_OFF 0 $DST $DST_OFF $hold $DST $DST_OFF 0"
 	dmsetup resume slowdst
-	t1=$(now_ms) levels= low= w1=$(awk '{ print $5 }' "$stat")
+	t1=$(now_ms) levels= low= w1=$(dev_writes /dev/mapper/stall)
 	while [ $(($(now_ms) - t1)) -lt $((2 * hold)) ]; do
 		lv=$(vm_field stall 18)
 		levels+=" $(($(now_ms) - t1)):$lv"
@@ -77,7 +72,7 @@ for feats in "" "3 metadata $MD $MD_OFF"; do
 		fi
 		sleep 0.05
 	done
-	w2=$(awk '{ print $5 }' "$stat")
+	w2=$(dev_writes /dev/mapper/stall)
 	log "after the stall (ms:level):$levels; $((w2 - w1)) writes ended until then"
 	# the destination is fast again before any check can fail
 	dmsetup suspend slowdst
