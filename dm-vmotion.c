@@ -68,6 +68,7 @@
 #define PACE_PROBE_EVERY	20U
 #define PACE_FIRST_PROBE	3U
 #define PACE_MIN_IOS		16UL
+#define PACE_MIN_CLASS_IOS	4UL
 #define DEFAULT_LATENCY_TARGET	50U
 #define PACE_START_LEVEL	2U
 /* A region written within one to two of these is hot: copied last */
@@ -272,18 +273,30 @@ enum vm_pace_phase {
 };
 
 /*
+ * The latency control's classes of reads and writes: those the source alone
+ * served, and writes that waited for the destination as well (mirrored).
+ * Each has its own baseline: a distant destination makes a mirrored write
+ * wait its round trip however little the copier does.
+ */
+enum vm_pace_class {
+	PACE_SOURCE,
+	PACE_MIRRORED,
+	PACE_CLASSES,
+};
+
+/*
  * Per CPU: application bios mapped; ended in all (@done); reads and writes
  * with data mapped (@timed) and ended (@timed_done); those ended without an
- * error, and their latencies summed in microseconds (unsigned long: read
- * whole, and a difference survives wrapping)
+ * error, and their latencies summed in microseconds, by class (unsigned
+ * long: read whole, and a difference survives wrapping)
  */
 struct vm_app_io {
 	unsigned long mapped;
 	unsigned long done;
 	unsigned long timed;
 	unsigned long timed_done;
-	unsigned long ended;
-	unsigned long lat_us;
+	unsigned long ended[PACE_CLASSES];
+	unsigned long lat_us[PACE_CLASSES];
 };
 
 struct vmotion {
@@ -414,18 +427,19 @@ struct vmotion {
 	/*
 	 * Latency control (pace_control()), written by the worker only: the
 	 * level (read by copy_done() too), the phase and the periods left in
-	 * it, when the period started and the sums then, the baseline latency
-	 * (us) and when it was measured.  @pace_start_ns 0: the control
-	 * starts again (busy again, resumed, copies allowed again).
+	 * it, when the period started and the sums then, and by class the
+	 * baseline latency (us, read by vmotion_status()) and when it was
+	 * measured.  @pace_start_ns 0: the control starts again (busy again,
+	 * resumed, copies allowed again).
 	 */
 	unsigned int pace_level;
 	enum vm_pace_phase pace_phase;
 	unsigned int pace_left;
 	u64 pace_start_ns;
-	unsigned long pace_ios;
-	unsigned long pace_lat_us;
-	unsigned long pace_base_us;
-	u64 pace_base_ns;
+	unsigned long pace_ios[PACE_CLASSES];
+	unsigned long pace_lat_us[PACE_CLASSES];
+	unsigned long pace_base_us[PACE_CLASSES];
+	u64 pace_base_ns[PACE_CLASSES];
 	/*
 	 * @pace_measuring: the baseline is being measured (read by
 	 * vmotion_end_io()).  @pace_done_ns: when the worker last saw an
@@ -465,6 +479,7 @@ enum {
 	VB_TIMED,	/* a read or a write with data (not a flush, discard
 			 * or write-zeroes): its latency counts
 			 */
+	VB_MIRRORED,	/* sent to the destination as well */
 };
 
 /* Per-bio data: @start_ns and @flags for every bio, the rest for writes only */
@@ -538,7 +553,7 @@ static unsigned long app_bios(struct vmotion *v)
 /* The application's counts so far, summed over the CPUs, into @sum. */
 static void app_sum(struct vmotion *v, struct vm_app_io *sum)
 {
-	int cpu;
+	int cpu, i;
 
 	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
@@ -548,8 +563,10 @@ static void app_sum(struct vmotion *v, struct vm_app_io *sum)
 		sum->done += READ_ONCE(io->done);
 		sum->timed += READ_ONCE(io->timed);
 		sum->timed_done += READ_ONCE(io->timed_done);
-		sum->ended += READ_ONCE(io->ended);
-		sum->lat_us += READ_ONCE(io->lat_us);
+		for (i = 0; i < PACE_CLASSES; i++) {
+			sum->ended[i] += READ_ONCE(io->ended[i]);
+			sum->lat_us[i] += READ_ONCE(io->lat_us[i]);
+		}
 	}
 }
 
@@ -1040,6 +1057,8 @@ track:
 	if (wake)
 		wake_worker(v);
 remap:
+	if (to_dest)
+		set_bit(VB_MIRRORED, &vb->flags);
 	if (to_dest && !mirror_to_dest(v, bio, may_wait)) {
 		/* REQ_NOWAIT: the submitter tries again; end_io untracks it */
 		bio->bi_status = BLK_STS_AGAIN;
@@ -1188,16 +1207,18 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	if (competed) {
 		/*
 		 * Rest so that copying takes share% of the time, at most half
-		 * of it at the least level or paced by reads: the chunk's
-		 * time, or, paced by its reads, the time it read the source
-		 * (the destination is not the application's: a distant one
-		 * must not slow the copy down to its round trips).
+		 * of it at the least level, or tracking with the control off:
+		 * of the chunk's time, or for a tracked chunk of the time it
+		 * read the source (the destination is not the application's:
+		 * a distant one must not slow the copy down to its round
+		 * trips).
 		 */
 		unsigned int share = READ_ONCE(busy_copy_share);
 		u64 busy_ns = c->paced && c->read_ns ? c->read_ns :
 			      now - c->start_ns;
 
-		if (c->paced || pace_levels[READ_ONCE(v->pace_level)].rest)
+		if ((c->paced && !READ_ONCE(copy_latency_target)) ||
+		    pace_levels[READ_ONCE(v->pace_level)].rest)
 			share = min(share, 50U);
 		v->rest_until_ns = max(v->rest_until_ns,
 				       now + div_u64(busy_ns * (100 - share), share));
@@ -1402,13 +1423,14 @@ static void start_chunk(struct vmotion *v, struct vm_copy *c)
 }
 
 /*
- * Tracking: the copier's chunks are paced by their reads of the source,
- * and a busy device does not cut them down to one small copy at a time
- * (the application does not share the destination with them).
+ * Tracking with the latency control off (copy_latency_target 0): the
+ * copier's chunks are paced by their reads of the source alone, and a busy
+ * device does not cut them down to one small copy at a time (the
+ * application does not share the destination with them).
  */
 static bool vm_paced(struct vmotion *v)
 {
-	return vm_tracking(v);
+	return vm_tracking(v) && !READ_ONCE(copy_latency_target);
 }
 
 /* How many copies may be registered now. */
@@ -1429,13 +1451,31 @@ static sector_t copy_sectors(struct vmotion *v, bool busy)
 
 /* Worker-only: the latency control starts a new period, in @phase. */
 static void pace_period(struct vmotion *v, enum vm_pace_phase phase, u64 now,
-			unsigned long ios, unsigned long lat_us)
+			const struct vm_app_io *sum)
 {
 	v->pace_phase = phase;
 	v->pace_start_ns = now;
-	v->pace_ios = ios;
-	v->pace_lat_us = lat_us;
+	memcpy(v->pace_ios, sum->ended, sizeof(v->pace_ios));
+	memcpy(v->pace_lat_us, sum->lat_us, sizeof(v->pace_lat_us));
 	WRITE_ONCE(v->pace_measuring, phase == PACE_MEASURE);
+}
+
+/* Worker-only: the largest baseline of the classes, 0 if none yet. */
+static unsigned long pace_base_max(struct vmotion *v)
+{
+	return max(v->pace_base_us[PACE_SOURCE], v->pace_base_us[PACE_MIRRORED]);
+}
+
+/* Worker-only: a class's baseline was measured in the last @periods. */
+static bool pace_base_recent(struct vmotion *v, u64 now, unsigned int periods)
+{
+	int i;
+
+	for (i = 0; i < PACE_CLASSES; i++)
+		if (v->pace_base_us[i] &&
+		    now - v->pace_base_ns[i] < periods * PACE_PERIOD_NS)
+			return true;
+	return false;
 }
 
 /* Copies registered and not resting between chunks. */
@@ -1454,11 +1494,12 @@ static unsigned int active_copies(struct vmotion *v)
 
 /*
  * Worker-only.  How long the application's reads and writes must have
- * waited for a stall: longer than the target allows, and than a period.
+ * waited for a stall: longer than the target allows the slower class, and
+ * than a period.
  */
 static u64 pace_stall_ns(struct vmotion *v, unsigned int target)
 {
-	return max_t(u64, (u64)v->pace_base_us * (100 + target) *
+	return max_t(u64, (u64)pace_base_max(v) * (100 + target) *
 			  (NSEC_PER_USEC / 100), PACE_PERIOD_NS);
 }
 
@@ -1490,25 +1531,55 @@ static void pace_watch(struct vmotion *v, const struct vm_app_io *sum,
  */
 static u64 pace_stall_at(struct vmotion *v, unsigned int target)
 {
-	if (!v->pace_base_us || !v->pace_level || v->pace_waiting <= 0)
+	if (!pace_base_max(v) || !v->pace_level || v->pace_waiting <= 0)
 		return U64_MAX;
 	return v->pace_done_ns + pace_stall_ns(v, target) + 1;
 }
 
 /*
- * Worker-only.  The latency control, while the device is busy and the copy
- * is mirrored (the control law is in Documentation/dm-vmotion.rst).
- * Returns the time until which the copier holds its copies for a probe, or
- * 0 if it may copy by its level.
+ * Worker-only.  A probe's measuring period has ended: each class of which
+ * enough I/O ended in it has a new baseline, its mean (a moving average of
+ * the probes; the first after a gap replaces an old one).
+ */
+static void pace_measured(struct vmotion *v, const struct vm_app_io *sum,
+			  u64 now)
+{
+	int i;
+
+	for (i = 0; i < PACE_CLASSES; i++) {
+		unsigned long ios = sum->ended[i] - v->pace_ios[i];
+		unsigned long base = v->pace_base_us[i], mean;
+
+		if (ios < PACE_MIN_CLASS_IOS)
+			continue;
+		mean = (sum->lat_us[i] - v->pace_lat_us[i]) / ios;
+		if (base && now - v->pace_base_ns[i] <
+		    2 * PACE_PROBE_EVERY * PACE_PERIOD_NS)
+			base = (3 * base + mean) / 4;
+		else
+			base = mean;
+		/* read by vmotion_status() */
+		WRITE_ONCE(v->pace_base_us[i], base);
+		v->pace_base_ns[i] = now;
+	}
+}
+
+/*
+ * Worker-only.  The latency control, while the device is busy (the control
+ * law is in Documentation/dm-vmotion.rst).  Returns the time until which
+ * the copier holds its copies for a probe, or 0 if it may copy by its
+ * level.
  */
 static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 {
 	unsigned int target = READ_ONCE(copy_latency_target);
 	unsigned int level = v->pace_level, top = PACE_TOP_LEVEL;
-	unsigned long ios, lat_us, d_ios, mean;
+	unsigned long ios = 0, judged = 0;
+	u64 lat_us = 0, allowed_us = 0;
 	struct vm_app_io sum;
 	u64 end = v->pace_start_ns + PACE_PERIOD_NS;
 	bool long_enough, stalled;
+	int i;
 
 	if (!busy || vm_paced(v) || !target) {
 		if (!target)
@@ -1517,8 +1588,6 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		return 0;
 	}
 	app_sum(v, &sum);
-	ios = sum.ended;
-	lat_us = sum.lat_us;
 	pace_watch(v, &sum, now, !v->pace_start_ns);
 	if (!v->pace_start_ns) {
 		/*
@@ -1528,11 +1597,10 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		 * number if the baseline is recent.  A stray I/O costs no
 		 * probe.
 		 */
-		pace_period(v, PACE_CONTROL, now, ios, lat_us);
-		v->pace_left = v->pace_base_us && now - v->pace_base_ns <
-			       PACE_PROBE_EVERY * PACE_PERIOD_NS ?
+		pace_period(v, PACE_CONTROL, now, &sum);
+		v->pace_left = pace_base_recent(v, now, PACE_PROBE_EVERY) ?
 			       PACE_PROBE_EVERY : PACE_FIRST_PROBE;
-		if (!v->pace_base_us)
+		if (!pace_base_max(v))
 			WRITE_ONCE(v->pace_level,
 				   min(v->pace_level, PACE_START_LEVEL));
 		return 0;
@@ -1542,57 +1610,62 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 	/* a period runs on until enough I/O ended to tell, or long enough */
 	long_enough = now >= v->pace_start_ns +
 			     PACE_MAX_PERIODS * PACE_PERIOD_NS;
-	d_ios = ios - v->pace_ios;
-	mean = d_ios ? (lat_us - v->pace_lat_us) / d_ios : 0;
 
 	switch (v->pace_phase) {
 	case PACE_DRAIN:
 		/* the copies in flight must not count in the baseline */
 		if (active_copies(v) && !long_enough)
 			return now + PACE_PERIOD_NS / 10;
-		pace_period(v, PACE_MEASURE, now, ios, lat_us);
+		pace_period(v, PACE_MEASURE, now, &sum);
 		return now + PACE_PERIOD_NS;
 	case PACE_MEASURE:
-		/* too little I/O to measure: no new baseline this time */
-		if (d_ios >= PACE_MIN_IOS) {
-			unsigned long base = v->pace_base_us;
-
-			/* the first after a gap replaces an old one */
-			if (base && now - v->pace_base_ns <
-			    2 * PACE_PROBE_EVERY * PACE_PERIOD_NS)
-				base = (3 * base + mean) / 4;
-			else
-				base = mean;
-			/* read by vmotion_status() */
-			WRITE_ONCE(v->pace_base_us, base);
-			v->pace_base_ns = now;
-		}
+		pace_measured(v, &sum, now);
 		v->pace_left = PACE_PROBE_EVERY;
 		break;
 	case PACE_CONTROL:
-		stalled = now >= pace_stall_at(v, target);
-		if (d_ios < PACE_MIN_IOS && !long_enough && !stalled)
-			return 0;
-		if (!v->pace_base_us)
+		/*
+		 * Each class is judged against its own baseline: the latency
+		 * allowed is the sum of the baselines of the I/Os that ended.
+		 * A class without one cannot be judged: as without any
+		 * baseline, the copier goes no higher than PACE_START_LEVEL.
+		 */
+		for (i = 0; i < PACE_CLASSES; i++) {
+			unsigned long n = sum.ended[i] - v->pace_ios[i];
+
+			ios += n;
+			if (!n)
+				continue;
+			if (!v->pace_base_us[i]) {
+				top = PACE_START_LEVEL;
+				continue;
+			}
+			judged += n;
+			lat_us += sum.lat_us[i] - v->pace_lat_us[i];
+			allowed_us += (u64)n * v->pace_base_us[i];
+		}
+		if (!pace_base_max(v))
 			top = PACE_START_LEVEL;
+		stalled = now >= pace_stall_at(v, target);
+		if (ios < PACE_MIN_IOS && !long_enough && !stalled)
+			return 0;
 		/* too few I/Os, none waiting long: the level holds */
 		if (stalled) {
 			level /= 2;
-		} else if (d_ios >= PACE_MIN_IOS) {
-			if (!v->pace_base_us ||
-			    mean * 100 <= v->pace_base_us * (100 + target))
+		} else if (ios >= PACE_MIN_IOS) {
+			if (judged < PACE_MIN_CLASS_IOS ||
+			    lat_us * 100 <= allowed_us * (100 + target))
 				level++;
 			else
 				level /= 2;
 		}
 		WRITE_ONCE(v->pace_level, min(level, top));
 		if (!--v->pace_left) {
-			pace_period(v, PACE_DRAIN, now, ios, lat_us);
+			pace_period(v, PACE_DRAIN, now, &sum);
 			return now + PACE_PERIOD_NS;
 		}
 		break;
 	}
-	pace_period(v, PACE_CONTROL, now, ios, lat_us);
+	pace_period(v, PACE_CONTROL, now, &sum);
 	return 0;
 }
 
@@ -1624,7 +1697,7 @@ static sector_t chunk_sectors(struct vmotion *v, bool busy, unsigned int rate)
 	sector_t max = max_t(sector_t, copy_sectors(v, busy), v->region_size);
 	sector_t sectors;
 
-	if (v->zero_copy || vm_paced(v))
+	if (v->zero_copy || vm_tracking(v))
 		max = min(max, v->zero_buf_sectors);
 
 	if (!rate)
@@ -2406,8 +2479,11 @@ static int vmotion_end_io(struct dm_target *ti, struct bio *bio,
 		this_cpu_inc(v->app_io->timed_done);
 	if (!*error && test_bit(VB_TIMED, &vb->flags) &&
 	    !(test_bit(VB_HELD, &vb->flags) && READ_ONCE(v->pace_measuring))) {
-		this_cpu_inc(v->app_io->ended);
-		this_cpu_add(v->app_io->lat_us,
+		int class = test_bit(VB_MIRRORED, &vb->flags) ?
+			    PACE_MIRRORED : PACE_SOURCE;
+
+		this_cpu_inc(v->app_io->ended[class]);
+		this_cpu_add(v->app_io->lat_us[class],
 			     div_u64(ktime_get_ns() - vb->start_ns, NSEC_PER_USEC));
 	}
 	if (!op_is_write(bio_op(bio)))
@@ -2648,7 +2724,7 @@ static const char *vm_md_state(struct vmotion *v)
  * <metadata> <write-intent bits> <metadata blocks written>
  * <regions recorded in sync> <KiB skipped as zero> <mode>
  * <mode in force> <regions dirtied again> <pass> <copier level>
- * <baseline latency us>
+ * <baseline latency us> <mirrored baseline latency us>
  *
  * Table format: the constructor line, devices as major:minor.
  */
@@ -2659,6 +2735,7 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 	struct vmotion *v = ti->private;
 	unsigned int sz = 0;
 	unsigned long base_us;
+	int i;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
@@ -2689,11 +2766,13 @@ static void vmotion_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" %u", READ_ONCE(v->pace_level));
 		else
 			DMEMIT(" -");
-		base_us = READ_ONCE(v->pace_base_us);
-		if (base_us)
-			DMEMIT(" %lu", base_us);
-		else
-			DMEMIT(" -");
+		for (i = 0; i < PACE_CLASSES; i++) {
+			base_us = READ_ONCE(v->pace_base_us[i]);
+			if (base_us)
+				DMEMIT(" %lu", base_us);
+			else
+				DMEMIT(" -");
+		}
 		break;
 
 	case STATUSTYPE_TABLE:

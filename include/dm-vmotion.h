@@ -25,7 +25,7 @@
  *   <metadata> <write-intent bits> <metadata blocks written>
  *   <regions recorded in sync> <KiB skipped as zero> <mode>
  *   <mode in force> <regions dirtied again> <pass> <copier level>
- *   <baseline latency us>
+ *   <baseline latency us> <mirrored baseline latency us>
  */
 enum dm_vmotion_status_field {
 	DM_VMOTION_ST_REGIONS,
@@ -48,6 +48,7 @@ enum dm_vmotion_status_field {
 	DM_VMOTION_ST_PASS,
 	DM_VMOTION_ST_COPIER_LEVEL,
 	DM_VMOTION_ST_BASELINE_US,
+	DM_VMOTION_ST_MIRRORED_BASELINE_US,
 	DM_VMOTION_ST_NR_FIELDS
 };
 

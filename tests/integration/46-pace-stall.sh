@@ -45,12 +45,12 @@ for feats in "" "3 metadata $MD $MD_OFF"; do
 	FIO_PID=$!
 	wait_writing /dev/mapper/stall "$n0"
 
-	# level 6 (status field 18) with a baseline (19), 20 s at most
+	# level 6 (status field 18) with a baseline (19 or 20), 20 s at most
 	t0=$(now_ms) levels=
 	while [ $(($(now_ms) - t0)) -lt 20000 ]; do
 		lv=$(vm_field stall 18)
 		levels+=" $lv"
-		[ "$lv" = 6 ] && [[ "$(vm_field stall 19)" =~ ^[0-9]+$ ]] && break
+		[ "$lv" = 6 ] && [[ "$(vm_field stall 19)$(vm_field stall 20)" =~ [0-9] ]] && break
 		sleep 0.05
 	done
 	log "before the stall: $(vm_status stall); levels:$levels"
