@@ -52,16 +52,19 @@
 /*
  * Latency control (pace_control()): a period ends once PACE_PERIOD_NS have
  * passed and PACE_MIN_IOS application bios ended in it, or after
- * PACE_MAX_PERIODS of those times; its mean latency is compared with the
- * baseline, the mean over a period in which no copy ran.  The baseline is
- * measured after PACE_FIRST_PROBE periods of a busy device, then every
- * PACE_PROBE_EVERY periods (a probe: one period while the copies in flight
- * drain, one to measure).  Within copy_latency_target
- * percent of the baseline the copier goes up a level, above it down to
- * half its level; down to half as well at the end of a period, however
- * few I/Os ended in it, if bios in flight have waited longer than the
- * target allows (pace_stall_at()).  Without a baseline it goes no higher than
- * PACE_START_LEVEL.
+ * PACE_MAX_PERIODS of those times; each ended read or write's latency is
+ * compared with its class's baseline (enum vm_pace_class), the class's mean
+ * over a period in which no copy ran (if PACE_MIN_CLASS_IOS of it ended).
+ * The baselines are measured after PACE_FIRST_PROBE periods of a busy
+ * device, then every PACE_PROBE_EVERY periods (a probe: a period while the
+ * copies in flight drain, then one to measure, run on as the control's
+ * are).  If the I/Os' latencies are on average within copy_latency_target
+ * percent of their baselines the copier goes up a level, else down to half
+ * its level; down to half as well at the end of a period, however few I/Os
+ * ended in it, if bios in flight have waited longer than the target allows
+ * (pace_stall_at()).  Without a baseline, or while a class without one is
+ * a quarter of the I/O (PACE_MIN_CLASS_IOS at least), it goes no higher
+ * than PACE_START_LEVEL, and probes early once.
  */
 #define PACE_PERIOD_NS		(100 * NSEC_PER_MSEC)
 #define PACE_MAX_PERIODS	10U
@@ -174,7 +177,7 @@ static const struct kernel_param_ops copy_latency_target_ops = {
 module_param_cb(copy_latency_target, &copy_latency_target_ops,
 		&copy_latency_target, 0644);
 MODULE_PARM_DESC(copy_latency_target,
-		 "How much the copier may raise the application's mean I/O latency while it does I/O, in percent (0-1000, default 50; 0: the copier keeps the least level, one 128 KiB copy then a rest)");
+		 "How much the copier may raise the application's mean I/O latency while it does I/O, in percent (0-1000, default 50; 0: the copier keeps the least level, one 128 KiB copy then a rest, or tracking is paced by its reads)");
 
 /* Bits of vmotion->flags */
 enum {
@@ -245,14 +248,15 @@ struct vm_copy {
 	unsigned long app_bios;	/* app_bios() then */
 	struct bio_list deferred;
 	/*
-	 * Buffered copies (skip_zeroes, or paced by their reads): the chunk
-	 * is read into @buf and written by @work
+	 * Buffered copies (skip_zeroes, or tracked): the chunk is read into
+	 * @buf and written by @work
 	 */
 	struct work_struct work;
 	void *buf;
 	/*
-	 * Mode track or auto: the copier is paced by its reads of the
-	 * source, @read_ns of the chunk (see copy_done())
+	 * Tracking (mode track, or auto before it mirrors): a rest after
+	 * the chunk is timed from its read of the source, @read_ns (see
+	 * copy_done())
 	 */
 	bool paced;
 	u64 read_ns;
@@ -442,11 +446,16 @@ struct vmotion {
 	u64 pace_base_ns[PACE_CLASSES];
 	/*
 	 * @pace_measuring: the baseline is being measured (read by
-	 * vmotion_end_io()).  @pace_done_ns: when the worker last saw an
-	 * application bio end (or the control start), @pace_waiting the bios
-	 * in flight then, @pace_done the number ended then.
+	 * vmotion_end_io()).  @pace_hurried: a probe was started early for a
+	 * class without a baseline since the last one on schedule.
+	 * @pace_probe_stalled: bios waited a second or more during this
+	 * probe.  @pace_done_ns: when the worker last saw an application bio
+	 * end (or the control start), @pace_waiting the bios in flight then,
+	 * @pace_done the number ended then.
 	 */
 	bool pace_measuring;
+	bool pace_hurried;
+	bool pace_probe_stalled;
 	u64 pace_done_ns;
 	long pace_waiting;
 	unsigned long pace_done;
@@ -1303,7 +1312,7 @@ static int write_run(struct vmotion *v, struct vm_copy *c, bool zero,
 
 /*
  * A buffered copy: the chunk is read whole from the source, then written
- * whole (paced by its reads), or, checking zeroes, in runs: a run of
+ * whole (tracking), or, checking zeroes, in runs: a run of
  * pieces that hold data is written as it is; a run of pieces that read as
  * zeroes goes to zero_dest().  Pieces are the destination's discard
  * blocks, so that a run of zeroes covers whole blocks there.  Writes to
@@ -1352,7 +1361,7 @@ write_error:
 }
 
 /*
- * The copies' buffers, for copies paced by their reads: with the table
+ * The copies' buffers, for tracked copies: with the table
  * (a mode other than mirror) or the first "mode" message that needs them,
  * in process context; kept until the table goes.  A buffer a copy has is
  * not touched: it may be copying through it.
@@ -1460,22 +1469,21 @@ static void pace_period(struct vmotion *v, enum vm_pace_phase phase, u64 now,
 	WRITE_ONCE(v->pace_measuring, phase == PACE_MEASURE);
 }
 
-/* Worker-only: the largest baseline of the classes, 0 if none yet. */
-static unsigned long pace_base_max(struct vmotion *v)
+/*
+ * Worker-only: the largest baseline of the classes measured in the last
+ * @periods (0: however long ago), 0 if none.
+ */
+static unsigned long pace_base_max(struct vmotion *v, u64 now,
+				   unsigned int periods)
 {
-	return max(v->pace_base_us[PACE_SOURCE], v->pace_base_us[PACE_MIRRORED]);
-}
-
-/* Worker-only: a class's baseline was measured in the last @periods. */
-static bool pace_base_recent(struct vmotion *v, u64 now, unsigned int periods)
-{
+	unsigned long base = 0;
 	int i;
 
 	for (i = 0; i < PACE_CLASSES; i++)
-		if (v->pace_base_us[i] &&
-		    now - v->pace_base_ns[i] < periods * PACE_PERIOD_NS)
-			return true;
-	return false;
+		if (!periods ||
+		    now - v->pace_base_ns[i] < (u64)periods * PACE_PERIOD_NS)
+			base = max(base, v->pace_base_us[i]);
+	return base;
 }
 
 /* Copies registered and not resting between chunks. */
@@ -1494,13 +1502,22 @@ static unsigned int active_copies(struct vmotion *v)
 
 /*
  * Worker-only.  How long the application's reads and writes must have
- * waited for a stall: longer than the target allows the slower class, and
- * than a period.
+ * waited for a stall: longer than the target allows the slower class (of
+ * those measured lately: a class the application has stopped using would
+ * keep its old baseline), and than a period.
  */
-static u64 pace_stall_ns(struct vmotion *v, unsigned int target)
+static u64 pace_stall_ns(struct vmotion *v, unsigned int target, u64 now)
 {
-	return max_t(u64, (u64)pace_base_max(v) * (100 + target) *
-			  (NSEC_PER_USEC / 100), PACE_PERIOD_NS);
+	unsigned long base = pace_base_max(v, now, 2 * PACE_PROBE_EVERY);
+	int i;
+
+	/* none lately (a slow load): the class measured last */
+	for (i = 0; !base && i < PACE_CLASSES; i++)
+		if (v->pace_base_ns[i] == max(v->pace_base_ns[PACE_SOURCE],
+					      v->pace_base_ns[PACE_MIRRORED]))
+			base = v->pace_base_us[i];
+	return max_t(u64, (u64)base * (100 + target) * (NSEC_PER_USEC / 100),
+		     PACE_PERIOD_NS);
 }
 
 /*
@@ -1529,11 +1546,12 @@ static void pace_watch(struct vmotion *v, const struct vm_app_io *sum,
  * however few ended in the period).  U64_MAX without any in flight,
  * without a baseline, or at level 0: nothing to tell.
  */
-static u64 pace_stall_at(struct vmotion *v, unsigned int target)
+static u64 pace_stall_at(struct vmotion *v, unsigned int target, u64 now)
 {
-	if (!pace_base_max(v) || !v->pace_level || v->pace_waiting <= 0)
+	if (!pace_base_max(v, now, 0) || !v->pace_level ||
+	    v->pace_waiting <= 0)
 		return U64_MAX;
-	return v->pace_done_ns + pace_stall_ns(v, target) + 1;
+	return v->pace_done_ns + pace_stall_ns(v, target, now) + 1;
 }
 
 /*
@@ -1552,9 +1570,10 @@ static void pace_measured(struct vmotion *v, const struct vm_app_io *sum,
 
 		if (ios < PACE_MIN_CLASS_IOS)
 			continue;
-		mean = (sum->lat_us[i] - v->pace_lat_us[i]) / ios;
+		/* at least 1: 0 is no baseline */
+		mean = max((sum->lat_us[i] - v->pace_lat_us[i]) / ios, 1UL);
 		if (base && now - v->pace_base_ns[i] <
-		    2 * PACE_PROBE_EVERY * PACE_PERIOD_NS)
+		    (u64)2 * PACE_PROBE_EVERY * PACE_PERIOD_NS)
 			base = (3 * base + mean) / 4;
 		else
 			base = mean;
@@ -1574,11 +1593,10 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 {
 	unsigned int target = READ_ONCE(copy_latency_target);
 	unsigned int level = v->pace_level, top = PACE_TOP_LEVEL;
-	unsigned long ios = 0, judged = 0;
-	u64 lat_us = 0, allowed_us = 0;
+	unsigned long ios = 0, judged = 0, n;
 	struct vm_app_io sum;
-	u64 end = v->pace_start_ns + PACE_PERIOD_NS;
-	bool long_enough, stalled;
+	u64 end = v->pace_start_ns + PACE_PERIOD_NS, slowdown = 0;
+	bool long_enough, stalled, unmeasured = false, hurry;
 	int i;
 
 	if (!busy || vm_paced(v) || !target) {
@@ -1594,13 +1612,13 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		 * Busy again: the copier goes on at its level (without a
 		 * baseline, at most PACE_START_LEVEL) and probes once the
 		 * load has lasted PACE_FIRST_PROBE periods, or the usual
-		 * number if the baseline is recent.  A stray I/O costs no
+		 * number if a baseline is recent.  A stray I/O costs no
 		 * probe.
 		 */
 		pace_period(v, PACE_CONTROL, now, &sum);
-		v->pace_left = pace_base_recent(v, now, PACE_PROBE_EVERY) ?
+		v->pace_left = pace_base_max(v, now, PACE_PROBE_EVERY) ?
 			       PACE_PROBE_EVERY : PACE_FIRST_PROBE;
-		if (!pace_base_max(v))
+		if (!pace_base_max(v, now, 0))
 			WRITE_ONCE(v->pace_level,
 				   min(v->pace_level, PACE_START_LEVEL));
 		return 0;
@@ -1610,6 +1628,17 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 	/* a period runs on until enough I/O ended to tell, or long enough */
 	long_enough = now >= v->pace_start_ns +
 			     PACE_MAX_PERIODS * PACE_PERIOD_NS;
+	for (i = 0; i < PACE_CLASSES; i++)
+		ios += sum.ended[i] - v->pace_ios[i];
+
+	/*
+	 * A probe during which bios waited a second or more (a destination
+	 * holding writes) measures nothing: those would end together, their
+	 * wait in the baseline.
+	 */
+	if (v->pace_phase != PACE_CONTROL && v->pace_waiting > 0 &&
+	    now - v->pace_done_ns >= PACE_MAX_PERIODS * PACE_PERIOD_NS)
+		v->pace_probe_stalled = true;
 
 	switch (v->pace_phase) {
 	case PACE_DRAIN:
@@ -1619,47 +1648,64 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		pace_period(v, PACE_MEASURE, now, &sum);
 		return now + PACE_PERIOD_NS;
 	case PACE_MEASURE:
-		pace_measured(v, &sum, now);
+		/* as long as a period of the control, for as many I/Os */
+		if (ios < PACE_MIN_IOS && !long_enough && !v->pace_probe_stalled)
+			return now + PACE_PERIOD_NS / 10;
+		if (!v->pace_probe_stalled)
+			pace_measured(v, &sum, now);
 		v->pace_left = PACE_PROBE_EVERY;
 		break;
 	case PACE_CONTROL:
+		stalled = now >= pace_stall_at(v, target, now);
+		if (ios < PACE_MIN_IOS && !long_enough && !stalled)
+			return 0;
 		/*
-		 * Each class is judged against its own baseline: the latency
-		 * allowed is the sum of the baselines of the I/Os that ended.
-		 * A class without one cannot be judged: as without any
-		 * baseline, the copier goes no higher than PACE_START_LEVEL.
+		 * Each I/O is judged against its own class's baseline: the
+		 * sum of latency / baseline (in percent) over the I/Os that
+		 * ended.  A class without a baseline is not judged; if it is
+		 * a quarter of the I/O, the copier goes no higher than
+		 * PACE_START_LEVEL (as without any baseline) and probes soon.
 		 */
 		for (i = 0; i < PACE_CLASSES; i++) {
-			unsigned long n = sum.ended[i] - v->pace_ios[i];
-
-			ios += n;
+			n = sum.ended[i] - v->pace_ios[i];
 			if (!n)
 				continue;
 			if (!v->pace_base_us[i]) {
-				top = PACE_START_LEVEL;
+				if (n >= PACE_MIN_CLASS_IOS && 4 * n >= ios)
+					unmeasured = true;
 				continue;
 			}
 			judged += n;
-			lat_us += sum.lat_us[i] - v->pace_lat_us[i];
-			allowed_us += (u64)n * v->pace_base_us[i];
+			slowdown += div64_u64((u64)(sum.lat_us[i] -
+						    v->pace_lat_us[i]) * 100,
+					      v->pace_base_us[i]);
 		}
-		if (!pace_base_max(v))
+		if (unmeasured || !pace_base_max(v, now, 0))
 			top = PACE_START_LEVEL;
-		stalled = now >= pace_stall_at(v, target);
-		if (ios < PACE_MIN_IOS && !long_enough && !stalled)
-			return 0;
+		/*
+		 * Early, once between two probes on schedule: a class that
+		 * the probes do not catch must not keep the copier probing.
+		 */
+		hurry = unmeasured && !v->pace_hurried;
+		if (hurry) {
+			v->pace_hurried = true;
+			v->pace_left = 1;
+		}
 		/* too few I/Os, none waiting long: the level holds */
 		if (stalled) {
 			level /= 2;
 		} else if (ios >= PACE_MIN_IOS) {
 			if (judged < PACE_MIN_CLASS_IOS ||
-			    lat_us * 100 <= allowed_us * (100 + target))
+			    slowdown <= (u64)judged * (100 + target))
 				level++;
 			else
 				level /= 2;
 		}
 		WRITE_ONCE(v->pace_level, min(level, top));
 		if (!--v->pace_left) {
+			if (!hurry)
+				v->pace_hurried = false;
+			v->pace_probe_stalled = false;
 			pace_period(v, PACE_DRAIN, now, &sum);
 			return now + PACE_PERIOD_NS;
 		}
@@ -1685,7 +1731,7 @@ static void pace_wake(struct vmotion *v, u64 now)
 		return;
 	if (now >= at) {
 		at = min(v->pace_start_ns + PACE_MAX_PERIODS * PACE_PERIOD_NS,
-			 pace_stall_at(v, target));
+			 pace_stall_at(v, target, now));
 		at = max(at, now + PACE_PERIOD_NS / 10);
 	}
 	hrtimer_start(&v->rest_timer, ns_to_ktime(at - now), HRTIMER_MODE_REL);
