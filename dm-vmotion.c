@@ -449,13 +449,15 @@ struct vmotion {
 	 * vmotion_end_io()).  @pace_hurried: a probe was started early for a
 	 * class without a baseline since the last one on schedule.
 	 * @pace_probe_stalled: bios waited a second or more during this
-	 * probe.  @pace_done_ns: when the worker last saw an application bio
-	 * end (or the control start), @pace_waiting the bios in flight then,
+	 * probe.  @pace_probe_ns: when the last two probes ended.
+	 * @pace_done_ns: when the worker last saw an application bio end (or
+	 * the control start), @pace_waiting the bios in flight then,
 	 * @pace_done the number ended then.
 	 */
 	bool pace_measuring;
 	bool pace_hurried;
 	bool pace_probe_stalled;
+	u64 pace_probe_ns[2];
 	u64 pace_done_ns;
 	long pace_waiting;
 	unsigned long pace_done;
@@ -1503,19 +1505,19 @@ static unsigned int active_copies(struct vmotion *v)
 /*
  * Worker-only.  How long the application's reads and writes must have
  * waited for a stall: longer than the target allows the slower class (of
- * those measured lately: a class the application has stopped using would
- * keep its old baseline), and than a period.
+ * those measured in the last 4 s or the last two probes: a class the
+ * application has stopped using would keep its old baseline), and than a
+ * period.
  */
 static u64 pace_stall_ns(struct vmotion *v, unsigned int target, u64 now)
 {
 	unsigned long base = pace_base_max(v, now, 2 * PACE_PROBE_EVERY);
 	int i;
 
-	/* none lately (a slow load): the class measured last */
-	for (i = 0; !base && i < PACE_CLASSES; i++)
-		if (v->pace_base_ns[i] == max(v->pace_base_ns[PACE_SOURCE],
-					      v->pace_base_ns[PACE_MIRRORED]))
-			base = v->pace_base_us[i];
+	/* or measured by one of the last two probes (a slow load's) */
+	for (i = 0; i < PACE_CLASSES; i++)
+		if (v->pace_base_ns[i] >= v->pace_probe_ns[0])
+			base = max(base, v->pace_base_us[i]);
 	return max_t(u64, (u64)base * (100 + target) * (NSEC_PER_USEC / 100),
 		     PACE_PERIOD_NS);
 }
@@ -1653,6 +1655,8 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 			return now + PACE_PERIOD_NS / 10;
 		if (!v->pace_probe_stalled)
 			pace_measured(v, &sum, now);
+		v->pace_probe_ns[0] = v->pace_probe_ns[1];
+		v->pace_probe_ns[1] = now;
 		v->pace_left = PACE_PROBE_EVERY;
 		break;
 	case PACE_CONTROL:
@@ -1686,7 +1690,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		 * Early, once between two probes on schedule: a class that
 		 * the probes do not catch must not keep the copier probing.
 		 */
-		hurry = unmeasured && !v->pace_hurried;
+		hurry = unmeasured && !v->pace_hurried && v->pace_left > 1;
 		if (hurry) {
 			v->pace_hurried = true;
 			v->pace_left = 1;
