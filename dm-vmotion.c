@@ -1472,20 +1472,26 @@ static void pace_period(struct vmotion *v, enum vm_pace_phase phase, u64 now,
 }
 
 /*
- * Worker-only: the largest baseline of the classes measured in the last
- * @periods (0: however long ago), 0 if none.
+ * Worker-only: the largest baseline of the classes measured at or after
+ * @since_ns (0: however long ago), 0 if none.
  */
-static unsigned long pace_base_max(struct vmotion *v, u64 now,
-				   unsigned int periods)
+static unsigned long pace_base_max(struct vmotion *v, u64 since_ns)
 {
 	unsigned long base = 0;
 	int i;
 
 	for (i = 0; i < PACE_CLASSES; i++)
-		if (!periods ||
-		    now - v->pace_base_ns[i] < (u64)periods * PACE_PERIOD_NS)
+		if (v->pace_base_ns[i] >= since_ns)
 			base = max(base, v->pace_base_us[i]);
 	return base;
+}
+
+/* Worker-only: the first ns of the last @periods before @now. */
+static u64 pace_periods_ago(u64 now, unsigned int periods)
+{
+	u64 span = (u64)periods * PACE_PERIOD_NS;
+
+	return now > span ? now - span + 1 : 0;
 }
 
 /* Copies registered and not resting between chunks. */
@@ -1511,13 +1517,11 @@ static unsigned int active_copies(struct vmotion *v)
  */
 static u64 pace_stall_ns(struct vmotion *v, unsigned int target, u64 now)
 {
-	unsigned long base = pace_base_max(v, now, 2 * PACE_PROBE_EVERY);
-	int i;
+	/* in the last 4 s, or by one of the last two probes (a slow load's) */
+	u64 since = min(pace_periods_ago(now, 2 * PACE_PROBE_EVERY),
+			v->pace_probe_ns[0]);
+	unsigned long base = pace_base_max(v, since);
 
-	/* or measured by one of the last two probes (a slow load's) */
-	for (i = 0; i < PACE_CLASSES; i++)
-		if (v->pace_base_ns[i] >= v->pace_probe_ns[0])
-			base = max(base, v->pace_base_us[i]);
 	return max_t(u64, (u64)base * (100 + target) * (NSEC_PER_USEC / 100),
 		     PACE_PERIOD_NS);
 }
@@ -1550,7 +1554,7 @@ static void pace_watch(struct vmotion *v, const struct vm_app_io *sum,
  */
 static u64 pace_stall_at(struct vmotion *v, unsigned int target, u64 now)
 {
-	if (!pace_base_max(v, now, 0) || !v->pace_level ||
+	if (!pace_base_max(v, 0) || !v->pace_level ||
 	    v->pace_waiting <= 0)
 		return U64_MAX;
 	return v->pace_done_ns + pace_stall_ns(v, target, now) + 1;
@@ -1597,7 +1601,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 	unsigned int level = v->pace_level, top = PACE_TOP_LEVEL;
 	unsigned long ios = 0, judged = 0, n;
 	struct vm_app_io sum;
-	u64 end = v->pace_start_ns + PACE_PERIOD_NS, slowdown = 0;
+	u64 end = v->pace_start_ns + PACE_PERIOD_NS, slowdown = 0, recent;
 	bool long_enough, stalled, unmeasured = false, hurry;
 	int i;
 
@@ -1618,9 +1622,10 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 		 * probe.
 		 */
 		pace_period(v, PACE_CONTROL, now, &sum);
-		v->pace_left = pace_base_max(v, now, PACE_PROBE_EVERY) ?
+		recent = pace_periods_ago(now, PACE_PROBE_EVERY);
+		v->pace_left = pace_base_max(v, recent) ?
 			       PACE_PROBE_EVERY : PACE_FIRST_PROBE;
-		if (!pace_base_max(v, now, 0))
+		if (!pace_base_max(v, 0))
 			WRITE_ONCE(v->pace_level,
 				   min(v->pace_level, PACE_START_LEVEL));
 		return 0;
@@ -1684,7 +1689,7 @@ static u64 pace_control(struct vmotion *v, bool busy, u64 now)
 						    v->pace_lat_us[i]) * 100,
 					      v->pace_base_us[i]);
 		}
-		if (unmeasured || !pace_base_max(v, now, 0))
+		if (unmeasured || !pace_base_max(v, 0))
 			top = PACE_START_LEVEL;
 		/*
 		 * Early, once between two probes on schedule: a class that

@@ -17,19 +17,40 @@ tparam=/sys/module/dm_vmotion/parameters/copy_latency_target
 trap 'echo 50 > $tparam; cleanup' EXIT
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# loaded NAME DEST DEST_OFF SEED FEATURES...: a migration of $len sectors
+# of fresh data onto DEST, its copy held back (rate 1 KiB/s) until a
+# verified fio load writes to it, then free (rate 0)
+loaded() {
+	local name=$1 dest=$2 dest_off=$3 seed=$4 n0
+	shift 4
+	fill $SRC $SRC_OFF $len "$seed"
+	dmsetup create "$name" --table "0 $len vmotion $SRC $SRC_OFF $dest $dest_off 1024 $(($# + 2)) rate 1${*:+ $*}"
+	n0=$(dev_writes "/dev/mapper/$name")
+	fio_verify "$name" "/dev/mapper/$name" $((len / 2048))M 4k --time_based --runtime=600 &
+	FIO_PID=$!
+	wait_writing "/dev/mapper/$name" "$n0"
+	dmsetup message "$name" 0 rate 0
+}
+# unloaded NAME: the load stops, fio verified it; no destination error,
+# the bytes equal
+unloaded() {
+	pkill -INT -P "$FIO_PID" fio
+	wait "$FIO_PID" || true
+	FIO_PID=
+	fio_ok "$1"
+	expect_eq "dest errors" 0 "$(vm_field "$1" 5)"
+	dmsetup suspend "$1"
+	same_range $SRC $SRC_OFF $DST $DST_OFF $len
+	dmsetup resume "$1"
+}
+
 # 256 MiB in 512 regions of 512 KiB; the copy waits (rate 1 KiB/s) until
 # the load is writing, so that every region the copier syncs is written
 # mirrored from then on.
 len=$((256 * 2048))
-fill $SRC $SRC_OFF $len 47
 wipe $DST
 delay_dest_start $DST $DST_OFF $len 75
-dmsetup create pmir --table "0 $len vmotion $SRC $SRC_OFF $DELAY_DEV 0 1024 2 rate 1"
-n0=$(dev_writes /dev/mapper/pmir)
-fio_verify pmir /dev/mapper/pmir 256M 4k --time_based --runtime=600 &
-FIO_PID=$!
-wait_writing /dev/mapper/pmir "$n0"
-dmsetup message pmir 0 rate 0
+loaded pmir $DELAY_DEV 0 47
 
 # the levels (status field 18) from half the regions in sync to the sync,
 # and whether the mirrored writes got a baseline (field 20)
@@ -61,14 +82,7 @@ log "half in sync at $half ms, synced at $(($(now_ms) - t0)) ms; levels from the
 [ "$base" -ge 50000 ] ||
 	fail "the mirrored writes' baseline is $base us, under the destination's 75 ms: it is not theirs"
 
-pkill -INT -P "$FIO_PID" fio
-wait "$FIO_PID" || true
-FIO_PID=
-fio_ok pmir
-expect_eq "dest errors" 0 "$(vm_field pmir 5)"
-dmsetup suspend pmir
-same_range $SRC $SRC_OFF $DST $DST_OFF $len
-dmsetup resume pmir
+unloaded pmir
 dmsetup remove pmir
 delay_dest_stop
 
@@ -76,14 +90,8 @@ delay_dest_stop
 # field 18), but with copy_latency_target 0, where the copier is paced by
 # its reads alone ("-"); then mirror, sync, bytes equal.
 log "mode track under the load"
-fill $SRC $SRC_OFF $len 48
 wipe $DST
-dmsetup create ptrk --table "0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF 1024 4 rate 1 mode track"
-n0=$(dev_writes /dev/mapper/ptrk)
-fio_verify ptrk /dev/mapper/ptrk 256M 4k --time_based --runtime=600 &
-FIO_PID=$!
-wait_writing /dev/mapper/ptrk "$n0"
-dmsetup message ptrk 0 rate 0
+loaded ptrk $DST $DST_OFF 48 mode track
 levels= lv=
 for ((i = 0; i < 100; i++)); do
 	lv=$(vm_field ptrk 18)
@@ -106,11 +114,4 @@ log "tracking, target 0: levels:$levels"
 echo 50 > $tparam
 dmsetup message ptrk 0 mode mirror
 wait_state ptrk synced 300
-pkill -INT -P "$FIO_PID" fio
-wait "$FIO_PID" || true
-FIO_PID=
-fio_ok ptrk
-expect_eq "dest errors" 0 "$(vm_field ptrk 5)"
-dmsetup suspend ptrk
-same_range $SRC $SRC_OFF $DST $DST_OFF $len
-dmsetup resume ptrk
+unloaded ptrk
