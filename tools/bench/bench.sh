@@ -60,7 +60,8 @@ event() {
 		;;
 	esac
 }
-note() { echo "bench: $*" >&2; }
+# progress, with the seconds since this rig started (where the time goes)
+note() { echo "bench: [${SECONDS}s] $*" >&2; }
 
 # Before anything is written: two distinct block devices, big enough
 # (pvmove needs room for LVM's metadata), not in use; on a real rig, none
