@@ -138,8 +138,12 @@ else
 	line=$(dmesg | grep -o "[0-9]* of $regions regions in sync, [0-9]* with a write-intent bit" | tail -1)
 	[ -n "$line" ] || fail "no load message: $(dmesg | tail -3)"
 	read -r loaded _ _ _ _ _ intents _ <<< "$line"
-	read -r _ _ _ _ _ _ _ _ _ _ _ _ recorded < "$out/status" ||
+	# field 12 (0-based): regions recorded in sync; the fields after it
+	# are not read
+	read -r _ _ _ _ _ _ _ _ _ _ _ _ recorded _ < "$out/status" ||
 		fail "no status sample from the last boot"
+	[[ "$recorded" =~ ^[0-9]+$ ]] ||
+		fail "the last status sample has no count of regions recorded in sync: $(cat "$out/status")"
 	log "boot $boot: loaded $loaded regions in sync, $intents with a write-intent bit; last sample before the cut: $recorded recorded in sync"
 	[ "$loaded" -ge $((recorded - intents)) ] ||
 		fail "loaded $loaded regions in sync: fewer than the $recorded recorded before the cut less $intents"

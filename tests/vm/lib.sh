@@ -21,6 +21,13 @@ vm_kver() {
 # Lines a kernel log must never contain.
 VM_SPLAT_RE='(BUG:|WARNING:|Oops|general protection fault|UBSAN:|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked|Kernel panic|unreferenced object|Call Trace:)'
 
+# Lines bash prints when a test script's own code goes wrong (a test
+# command that errs is not run, and the check it made is skipped without a
+# word: the power-cut loop's main check did so from 2026-11-30 to
+# 2026-12-03, reading a status field that had grown into several).  A
+# scenario or boot whose output has one fails.
+VM_SHELL_ERROR_RE=': line [0-9]+: .*(syntax error|unbound variable|command not found|bad substitution|integer expression expected|too many arguments|unary operator expected|binary operator expected|ambiguous redirect)'
+
 # Every check script says why it failed: after sourcing this file, a check
 # script calls check_says_why.  Under `set -e` a failing command would end
 # the script without a word (an empty log, as a glob that matched nothing
