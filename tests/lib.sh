@@ -27,8 +27,10 @@ matches() {
 	grep "$@" > /dev/null
 }
 
+# log WORDS...: a step of the scenario, with the seconds since it started
+# (where a scenario's time goes)
 log() {
-	echo "--- $*"
+	echo "--- [${SECONDS}s] $*"
 }
 
 # expect_eq WHAT EXPECTED ACTUAL
