@@ -94,10 +94,12 @@ hot_stop() {
 hlen=$((16 * 2048))
 start_migration h $hlen 128 rate 2048 mode track
 hot_load h
-seen_synced=0
-for ((i = 0; i < 150; i++)); do
-	[ "$(vm_state h)" = synced ] && seen_synced=1
-	[ "$(pass_of h)" -ge 4 ] && [ $i -ge 100 ] && break
+# watched for 30 s (one status a sample, every 0.2 s) and until pass 4
+seen_synced=0 t0=$SECONDS
+while [ $((SECONDS - t0)) -lt 60 ]; do
+	read -ra f <<< "$(vm_status h)"
+	[ "${f[2]}" = synced ] && seen_synced=1
+	[ "${f[17]}" -ge 4 ] && [ $((SECONDS - t0)) -ge 30 ] && break
 	sleep 0.2
 done
 log "track, under the hot load: $(vm_status h)"

@@ -5,7 +5,7 @@
 load_vmotion
 trap nbd_dest_stop EXIT
 
-len=$((48 * 2048))
+len=$((32 * 2048))
 wipe /dev/vda /dev/vdb
 nbd_dest_start /dev/vdb 75
 vn=$(majmin $NBD_DEV)
@@ -18,7 +18,7 @@ nbd_written() { awk '{ print $7 }' /sys/block/nbd0/stat; }
 # do_verify on); no final pass, the run being time-based (once switched,
 # reading it all back would take minutes at 150 ms a read).
 fio_hot() {
-	fio_verify "$1" /dev/mapper/nm 48M 4k --iodepth=8 \
+	fio_verify "$1" /dev/mapper/nm 32M 4k --iodepth=8 \
 		--random_distribution=zoned:90/10:10/90 --runtime="$2" --time_based &
 	FIO_PID=$!
 }

@@ -32,7 +32,7 @@ trap 'echo "FAIL boot $boot ($point): line $LINENO" >> "$result"' ERR
 load_vmotion
 
 MD=/dev/vdc
-regions=256 region=2048
+regions=256 region=1024
 len=$((regions * region))
 blocks=$((len / 8 * 3 / 4))
 table="0 $len vmotion $SRC $SRC_OFF $DST $DST_OFF $region 7 rate 16384 metadata $MD 0 mode $mode"

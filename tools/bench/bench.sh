@@ -6,7 +6,8 @@
 #   SRC, DST   source and destination disks (default /dev/vda, /dev/vdb)
 #   SIZE       data size in MiB (default 1024)
 #   RUNTIME    seconds of baseline load (default 15)
-#   LOADS      fio jobs from tools/bench/*.fio (default: all six)
+#   LOADS      fio jobs from tools/bench/*.fio (default: all six; "" for
+#              the idle migrations alone)
 #   MIRROR_LOADS  the loads dm-mirror and pvmove run under too (default: LOADS)
 #   REGION     region size in sectors (default 1024)
 #   TARGETS    copy_latency_target values to run TARGET_LOADS (default
@@ -37,7 +38,7 @@ DST=${DST:-/dev/vdb}
 SIZE=${SIZE:-1024}
 RUNTIME=${RUNTIME:-15}
 REGION=${REGION:-1024}
-LOADS=${LOADS:-randwrite-4k randwrite-4k-hot randwrite-4k-light randread-4k mixed-70-30 seqwrite-1m}
+LOADS=${LOADS-randwrite-4k randwrite-4k-hot randwrite-4k-light randread-4k mixed-70-30 seqwrite-1m}
 MIRROR_LOADS=${MIRROR_LOADS-$LOADS}
 OUT=${OUT:?set OUT}
 len=$((SIZE * 2048))
