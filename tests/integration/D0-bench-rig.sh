@@ -4,7 +4,7 @@
 load_vmotion
 
 wipe /dev/vda /dev/vdb /dev/vdc /dev/vdd
-fill /dev/vda 0 $((48 * 2048)) 7
+fill /dev/vda 0 $((16 * 2048)) 7
 mkfs.ext4 -q -F /dev/vdc 64M
 printf 'label: gpt\n,10M\n' | sfdisk -q /dev/vdd >/dev/null 2>&1 || fail "sfdisk"
 blockdev --rereadpt /dev/vdd 2>/dev/null || true
@@ -85,7 +85,6 @@ grep -qE "$sections" "$out/bench-results.md" &&
 	fail "a section turned off ran: $(grep -E "$sections" "$out/bench-results.md")"
 grep -q "bench smoke: report complete" /tmp/rig.out || fail "rig run: $(cat /tmp/rig.out)"
 grep "^bench: \[" /tmp/rig.out
-grep -q "^| vmotion | idle |" "$out/bench-results.md" || fail "no vmotion idle row"
 grep -q "^- machine: .*(QEMU TCG guest" "$out/bench-results.md" &&
 	fail "a rig run's report calls its disks the guest's"
 [ -z "$(dmsetup ls | grep -v '^No devices found')" ] || fail "devices left: $(dmsetup ls)"

@@ -16,7 +16,8 @@
 # Environment: RIGS (default all three), OUT, and bench.sh's variables: a
 # variable set applies to every rig, otherwise each rig has its own sizes
 # and loads (below).  Every rig runs the three loads the goals are measured
-# under (LOADS: bench.sh's default runs all six) and pairs
+# under (LOADS: bench.sh's default runs all six; LOADS= none, the idle
+# migrations alone, as in bench.sh) and pairs
 # copy_latency_target 0 (the copier of earlier versions) with dm-mirror
 # (TARGETS, default 0 here; null_blk also 200 and 1000, about unthrottled:
 # what the copier's target buys in time against the application's p99 on
@@ -80,7 +81,7 @@ for rig in $RIGS; do
 	echo "bench: === rig $rig: $desc" >&2
 	(
 		export SRC=$src DST=$dst OUT=$OUT/$rig RIG_DESC="$rig: $desc"
-		export SIZE=${SIZE:-$size} LOADS=${LOADS:-$loads} RUNTIME=${RUNTIME:-10}
+		export SIZE=${SIZE:-$size} LOADS=${LOADS-$loads} RUNTIME=${RUNTIME:-10}
 		export TARGETS=${TARGETS-$targets} SHARES=${SHARES-} SLOW_SIZE=${SLOW_SIZE:-64}
 		if [ "$sections" != all ]; then
 			export SHARES= MD_LOADS= THIN_RUNS= SLOW_MODES=
